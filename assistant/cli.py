@@ -1,0 +1,227 @@
+"""The `papers` command line: parses arguments, calls the pipeline, renders with rich."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.config import Settings
+from assistant.errors import PapersError
+
+HELP = (
+    "Ask questions over paper abstracts and get answers that cite the papers they came from.\n\n"
+    "Works offline: papers are embedded locally (all-MiniLM-L6-v2) into a Chroma store and retrieved by dense "
+    "+ BM25 hybrid search. With an LLM configured (OPENAI_API_KEY, or PAPERS_LLM_BASE_URL for any "
+    "OpenAI-compatible server such as Ollama, vLLM or llama.cpp) answers are generated; without one they are "
+    "extracted sentence by sentence from the abstracts. The first `ask` or `search` on an empty store ingests "
+    "the bundled sample corpus."
+)
+
+app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="Store folder (env PAPERS_STORE).", show_default=False)
+    ] = None,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 (env PAPERS_CHROMA_URL)."),
+    ] = None,
+) -> None:
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: a bad PAPERS_* value
+        raise _fail(PapersError(f"invalid setting: {exc}", fix="correct the PAPERS_* environment variable")) from exc
+    ctx.obj = settings.updated(store={"path": store, "chroma_url": chroma_url})
+
+
+def _fail(error: PapersError) -> typer.Exit:
+    from assistant.render import err
+
+    err.print(f"[red]error:[/red] {error.message}", markup=True, highlight=False)
+    if error.fix:
+        err.print(f"  fix: {error.fix}", markup=False, highlight=False)
+    return typer.Exit(1)
+
+
+def _run(func):
+    """Run a command body, turning PapersError into a message and exit status 1."""
+    try:
+        return func()
+    except PapersError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to ingest (default: the bundled sample corpus).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Input format: auto, daily, jsonl, csv or arxiv.", show_default=True)
+    ] = "auto",
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the collection and ingest from scratch.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Read papers from files into the store (deduplicated; running it twice adds nothing)."""
+    from assistant.ingest import IngestReport
+    from assistant.ingest import ingest as run_ingest
+    from assistant.render import err, print_json, progress_bar
+    from assistant.sources import FORMATS
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format")
+    settings = _settings(ctx)
+    progress_state: dict = {}
+
+    def track(stage, done, total):
+        progress_state.update(done=done, total=total)
+        if bar:
+            bar(stage, done, total)
+
+    try:
+        with progress_bar(not as_json) as bar:
+            report: IngestReport = _run(lambda: run_ingest(paths, settings, fmt, rebuild, track))  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        done, total = progress_state.get("done", 0), progress_state.get("total", "?")
+        err.print(f"Interrupted: {done} of {total} new papers were written. Run the same command again to finish.")
+        raise typer.Exit(130) from None
+    for problem in report.problems:
+        err.print(f"[yellow]skipped:[/yellow] {problem}", markup=True, highlight=False)
+    if as_json:
+        print_json({**report.__dict__, "problems": [str(p) for p in report.problems]})
+    else:
+        err.print(report.summary(), highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _first_run(settings: Settings) -> None:
+    from assistant.ingest import ensure_ingested
+    from assistant.render import err, progress_bar
+
+    with progress_bar() as bar:
+        report = ensure_ingested(settings, bar)
+    if report is not None:
+        err.print(f"First run: ingested the bundled sample corpus. {report.summary()}", highlight=False)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
+    top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, help="Papers to retrieve.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    model: Annotated[str | None, typer.Option("--model", help="LLM model (env PAPERS_LLM_MODEL).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env PAPERS_LLM_BASE_URL).")
+    ] = None,
+    extractive: Annotated[bool, typer.Option("--extractive", help="Answer extractively even with an LLM.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="Only papers dated on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only papers dated on or before YYYY-MM-DD.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only papers from this input file name.")] = None,
+) -> None:
+    """Answer a question from the indexed papers, citing the titles used."""
+    from assistant.answer import answer
+    from assistant.render import out, print_answer, print_json
+
+    settings = _settings(ctx).updated(
+        llm={"model": model, "base_url": base_url, "disabled": extractive or None}, retrieval={"top_k": top_k}
+    )
+    filters = _filters(since, until, source)
+    _run(lambda: _first_run(settings))
+    stream = settings.llm.configured and not as_json
+
+    def on_token(piece: str) -> None:
+        out.print(piece, end="", markup=False, highlight=False)
+
+    result = _run(lambda: answer(question, settings, filters=filters, on_token=on_token if stream else None))
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_answer(result, streamed=stream)
+
+
+def _filters(since: str | None, until: str | None, source: str | None):
+    import re
+
+    from assistant.retrieve import Filters
+
+    for name, value in (("--since", since), ("--until", until)):
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise typer.BadParameter(f"'{value}' is not a date like 2024-03-31", param_hint=name)
+    return Filters(since=since, until=until, source=source)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Papers to list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="Only papers dated on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only papers dated on or before YYYY-MM-DD.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only papers from this input file name.")] = None,
+) -> None:
+    """List the papers that best match a query, with scores and a snippet (no answer)."""
+    from assistant.render import hits_table, out, print_json
+    from assistant.retrieve import retrieve
+
+    settings = _settings(ctx)
+    filters = _filters(since, until, source)
+    _run(lambda: _first_run(settings))
+    result = _run(lambda: retrieve(query, settings, top_k=top_k, filters=filters))
+    if as_json:
+        print_json({"query": query, "results": [h.to_dict(n) for n, h in enumerate(result.hits, start=1)]})
+    else:
+        out.print(hits_table(result.hits))
+
+
+@app.command()
+def stats(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Show what the store holds: papers, chunks, embedding model, path and size."""
+    from assistant.render import out, print_json
+    from assistant.store import open_store
+
+    def collect() -> dict:
+        store = open_store(_settings(ctx))
+        info, index = store.info(), store.bm25()
+        size = sum(f.stat().st_size for f in store.path.rglob("*") if f.is_file()) if store.path.exists() else 0
+        return {
+            "store": store.where,
+            "papers": len(index.chunks_of) if index else 0,
+            "chunks": store.count(),
+            "embedding_model": info.get("embed_model"),
+            "embedding_dimension": info.get("embed_dim"),
+            "chunk_size": info.get("chunk_size"),
+            "chunk_overlap": info.get("chunk_overlap"),
+            "size_mb": round(size / 1e6, 1),
+        }
+
+    data = _run(collect)
+    if as_json:
+        print_json(data)
+    else:
+        for key, value in data.items():
+            out.print(f"{key.replace('_', ' '):>20}: {value}", markup=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)

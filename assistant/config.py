@@ -1,0 +1,138 @@
+"""One settings object for the whole pipeline, read from the environment and CLI flags.
+
+Every group reads its own environment variables (``PAPERS_*``; the LLM key also from ``OPENAI_API_KEY``).
+Settings are passed explicitly to the pipeline functions; nothing deep inside reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _default_store() -> Path:
+    """The checkout's store/ folder when running from a clone, else a per-user data folder."""
+    checkout_store = PACKAGE_DIR.parent / "store"
+    if (PACKAGE_DIR.parent / "pyproject.toml").exists() and checkout_store.is_dir():
+        return checkout_store
+    return Path.home() / ".local" / "share" / "papers"
+
+
+def bundled_corpus_files() -> list[Path]:
+    """The sample corpus shipped with the project (Daily Papers dumps)."""
+    for folder in (PACKAGE_DIR / "_bundled", PACKAGE_DIR.parent / "store"):
+        files = sorted(folder.glob("daily-papers-*.txt"))
+        if files:
+            return files
+    return []
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StoreSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="PAPERS_", extra="forbid", populate_by_name=True)
+
+    path: Path = Field(
+        default_factory=_default_store,
+        validation_alias=AliasChoices("PAPERS_STORE", "path"),
+        description="Folder holding the Chroma database, the BM25 index and saved conversations.",
+    )
+    chroma_url: str | None = Field(
+        default=None, description="URL of a Chroma server (http://host:port); unset means the local store."
+    )
+    chroma_token: SecretStr | None = Field(default=None, description="Auth token for the Chroma server.")
+    collection: str = Field(default="papers", description="Chroma collection name.")
+
+
+class EmbeddingSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="PAPERS_EMBED_", extra="forbid", populate_by_name=True)
+
+    backend: Literal["local", "openai"] = Field(
+        default="local", description="local: all-MiniLM-L6-v2 on the CPU, offline; openai: an embeddings API."
+    )
+    model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
+    batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch.")
+    base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible embeddings API.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAPERS_EMBED_API_KEY", "OPENAI_API_KEY", "api_key"),
+        description="API key for the embeddings API.",
+    )
+
+
+class ChunkSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="PAPERS_CHUNK_", extra="forbid", populate_by_name=True)
+
+    size: int = Field(default=128, ge=16, description="Chunk size in embedding-model tokens (title excluded).")
+    overlap: int = Field(default=32, ge=0, description="Overlap between consecutive chunks, in tokens.")
+
+
+class RetrievalSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="PAPERS_", extra="forbid", populate_by_name=True)
+
+    top_k: int = Field(default=5, ge=1, description="Papers returned per question.")
+    candidates: int = Field(default=40, ge=1, description="Chunks fetched from each retriever before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in the fusion.")
+    bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    abstain_threshold: float = Field(
+        default=0.35,
+        description="Abstain when the best paper's relevance (cosine of its best chunk) is below this.",
+    )
+
+
+class LLMSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="PAPERS_LLM_", extra="forbid", populate_by_name=True)
+
+    base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAPERS_LLM_BASE_URL", "OPENAI_BASE_URL", "base_url"),
+        description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenAI).",
+    )
+    model: str = Field(default="gpt-4o-mini", description="Chat model name.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PAPERS_LLM_API_KEY", "OPENAI_API_KEY", "api_key"),
+        description="API key; never printed or stored.",
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM request times out.")
+    max_retries: int = Field(default=2, ge=0, description="Retries (with backoff) on 429, 5xx and timeouts.")
+    temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
+    disabled: bool = Field(default=False, description="Always answer extractively, even with an LLM configured.")
+    prompts_dir: Path = Field(
+        default=PACKAGE_DIR.parent / "prompts",
+        validation_alias=AliasChoices("PAPERS_PROMPTS", "prompts_dir"),
+        description="Folder with the prompt templates (answer.md, system.md, condense.md).",
+    )
+
+    @property
+    def configured(self) -> bool:
+        return not self.disabled and (self.base_url is not None or self.api_key is not None)
+
+
+class Settings(BaseModel):
+    """All settings; each group reads its own environment variables when created."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    def updated(self, **groups: dict) -> Settings:
+        """A copy with some fields of some groups replaced; ``None`` values are ignored."""
+        changes = {}
+        for group, values in groups.items():
+            values = {k: v for k, v in values.items() if v is not None}
+            if values:
+                changes[group] = getattr(self, group).model_copy(update=values)
+        return self.model_copy(update=changes)

@@ -1,0 +1,186 @@
+"""Ingest: read files, drop duplicates, chunk with llama-index's SentenceSplitter, embed in batches, write to Chroma.
+
+Resumable by construction: ids are content hashes, a paper counts as present only when its last chunk is in
+the collection, and every batch is written whole before the next starts. Running ingest again after an
+interruption finishes the job and adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.config import Settings, bundled_corpus_files
+from assistant.embeddings import get_embedder, model_tokenizer
+from assistant.errors import PapersError
+from assistant.sources import Format, Paper, SourceError, iter_input_files, read_file
+from assistant.store import Store, open_store
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+BATCH_PAPERS = 128
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    entries: int = 0
+    new: int = 0
+    present: int = 0
+    duplicates: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    problems: list[SourceError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.files} files read: {self.new} new papers, {self.present} already present, "
+            f"{self.duplicates} duplicates, {len(self.problems)} problems; {self.chunks} chunks added "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class Chunk:
+    id: str
+    text: str
+    embed_text: str
+    metadata: dict
+
+
+def read_papers(paths: list[Path], fmt: Format, report: IngestReport) -> list[Paper]:
+    """Every paper in the files, once each (first occurrence wins); problems are collected in the report."""
+    seen: set[str] = set()
+    papers: list[Paper] = []
+    for file in iter_input_files(paths):
+        if not file.exists():
+            report.problems.append(SourceError(file, "no such file or folder"))
+            continue
+        report.files += 1
+        result = read_file(file, fmt)
+        report.problems.extend(result.problems)
+        for paper in result.papers:
+            report.entries += 1
+            if paper.id in seen:
+                report.duplicates += 1
+                continue
+            seen.add(paper.id)
+            papers.append(paper)
+    return papers
+
+
+def _splitter(settings: Settings):
+    from llama_index.core.node_parser import SentenceSplitter
+
+    tokenizer = model_tokenizer()
+    return SentenceSplitter(
+        chunk_size=settings.chunking.size,
+        chunk_overlap=settings.chunking.overlap,
+        tokenizer=lambda text: tokenizer.encode(text, add_special_tokens=False).ids,
+    )
+
+
+def chunk_paper(paper: Paper, splitter) -> list[Chunk]:
+    """The paper's abstract in overlapping chunks; the title is embedded with every chunk."""
+    pieces = splitter.split_text(paper.abstract) or [paper.abstract]
+    date_int = int(paper.date_iso.replace("-", "")) if paper.date_iso else 0
+    base = {
+        "paper_id": paper.id,
+        "title": paper.title,
+        "authors": paper.authors,
+        "date": paper.date,
+        "date_iso": paper.date_iso,
+        "date_int": date_int,
+        "upvotes": paper.upvotes if paper.upvotes is not None else -1,
+        "url": paper.url,
+        "categories": paper.categories,
+        "source": paper.source,
+        "n_chunks": len(pieces),
+    }
+    chunks = []
+    for i, text in enumerate(pieces):
+        metadata = {**base, "chunk": i}
+        if i == 0:
+            metadata["abstract"] = paper.abstract  # the full abstract, for answering and display
+        chunks.append(Chunk(f"{paper.id}:{i}", text, f"{paper.title}\n{text}", metadata))
+    return chunks
+
+
+def ingest(
+    paths: list[Path] | None,
+    settings: Settings,
+    fmt: Format = "auto",
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    store: Store | None = None,
+) -> IngestReport:
+    """Ingest files (default: the bundled sample corpus) into the store; returns what happened."""
+    started = time.perf_counter()
+    report = IngestReport()
+    paths = paths or bundled_corpus_files()
+    if not paths:
+        raise PapersError("no input files given and no bundled corpus found", fix="papers ingest PATH ...")
+    papers = read_papers(paths, fmt, report)
+    store = store or open_store(settings)
+    with store.write_lock():
+        if rebuild:
+            store.reset()
+        store.check_embedding(settings.embedding.model)
+        store.check_chunking()
+        splitter = _splitter(settings)
+        chunked = [chunk_paper(p, splitter) for p in papers]
+        if store.collection is not None:
+            present = store.existing_ids([chunks[-1].id for chunks in chunked])
+            todo = [chunks for chunks in chunked if chunks[-1].id not in present]
+        else:
+            todo = chunked
+        report.present = len(chunked) - len(todo)
+        if todo:
+            _write(todo, settings, store, report, progress)
+        if todo or (store.bm25_stale()):
+            if progress:
+                progress("index", 0, 1)
+            store.rebuild_bm25()
+            if progress:
+                progress("index", 1, 1)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(todo: list[list[Chunk]], settings: Settings, store: Store, report: IngestReport, progress) -> None:
+    from llama_index.core.schema import TextNode
+
+    embedder = get_embedder(settings.embedding)
+    if store.collection is None:
+        store.create(embedder.name, embedder.dimension)
+    store.check_embedding(embedder.name, embedder.dimension)
+    vector_store = store.vector_store()
+    total = len(todo)
+    if progress:
+        progress("embed", 0, total)
+    for start in range(0, total, BATCH_PAPERS):
+        batch = [chunk for chunks in todo[start : start + BATCH_PAPERS] for chunk in chunks]
+        vectors = embedder.embed([c.embed_text for c in batch])
+        nodes = [
+            TextNode(id_=c.id, text=c.text, metadata=c.metadata, embedding=vector.tolist())
+            for c, vector in zip(batch, vectors, strict=True)
+        ]
+        vector_store.add(nodes)
+        report.new += min(BATCH_PAPERS, total - start)
+        report.chunks += len(batch)
+        if progress:
+            progress("embed", report.new, total)
+
+
+def ensure_ingested(settings: Settings, progress: Progress | None = None) -> IngestReport | None:
+    """On an empty store, ingest the bundled sample corpus first (the first-run experience)."""
+    store = open_store(settings)
+    if store.exists():
+        return None
+    if settings.store.chroma_url:
+        raise PapersError(
+            f"the collection '{settings.store.collection}' on {settings.store.chroma_url} is empty",
+            fix="papers --chroma-url URL ingest PATH ...",
+        )
+    return ingest(None, settings, progress=progress, store=store)

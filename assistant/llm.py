@@ -1,0 +1,132 @@
+"""The chat model: any OpenAI-compatible server through the official openai client, streaming or not.
+
+Errors become PapersError with the fix to apply; the API key never appears in any message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from assistant.config import LLMSettings
+from assistant.errors import PapersError
+
+PLACEHOLDERS = {
+    "system.md": set(),
+    "answer.md": {"question", "context"},
+    "condense.md": {"history", "question"},
+}
+
+
+def load_prompt(folder: Path, name: str) -> str:
+    """A prompt template; its placeholders are checked so a broken edit names the file at fault."""
+    import re
+
+    path = folder / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PapersError(f"cannot read prompt template {path}: {exc.strerror}", fix="restore it from git") from exc
+    found = set(re.findall(r"\{(\w+)\}", text))
+    needed = PLACEHOLDERS.get(name, set())
+    if needed - found:
+        missing = ", ".join("{" + p + "}" for p in sorted(needed - found))
+        raise PapersError(f"prompt template {path} lacks {missing}", fix=f"put {missing} back into {path}")
+    if found - needed:
+        unknown = ", ".join("{" + p + "}" for p in sorted(found - needed))
+        raise PapersError(
+            f"prompt template {path} has unknown placeholder {unknown}",
+            fix=f"use only {', '.join('{' + p + '}' for p in sorted(needed)) or 'no placeholders'}",
+        )
+    return text
+
+
+def fill(template: str, **values: str) -> str:
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+class ChatModel:
+    """One OpenAI-compatible chat endpoint."""
+
+    def __init__(self, settings: LLMSettings):
+        from openai import OpenAI
+
+        self.settings = settings
+        self.model = settings.model
+        self.base_url = settings.base_url or "https://api.openai.com/v1"
+        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+        self._client = OpenAI(
+            api_key=key, base_url=self.base_url, timeout=settings.timeout, max_retries=settings.max_retries
+        )
+
+    def stream(self, messages: list[dict]) -> Iterator[str]:
+        """Yield the completion's text as it arrives."""
+        with self._errors():
+            response = self._client.chat.completions.create(
+                model=self.model, messages=messages, temperature=self.settings.temperature, stream=True
+            )
+            for event in response:
+                if event.choices and event.choices[0].delta and event.choices[0].delta.content:
+                    yield event.choices[0].delta.content
+
+    def complete(self, messages: list[dict]) -> str:
+        with self._errors():
+            response = self._client.chat.completions.create(
+                model=self.model, messages=messages, temperature=self.settings.temperature
+            )
+        if not response.choices or response.choices[0].message is None:
+            raise PapersError(f"the LLM at {self.base_url} returned no completion", fix="check the server's logs")
+        return response.choices[0].message.content or ""
+
+    def _errors(self):
+        return _translate_errors(self.base_url, self.model, self.settings)
+
+
+class _translate_errors:
+    """Turn openai exceptions into PapersError messages that say what to fix (and never show the key)."""
+
+    def __init__(self, base_url: str, model: str, settings: LLMSettings):
+        self.base_url, self.model, self.settings = base_url, model, settings
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        import openai
+
+        if exc is None or not isinstance(exc, openai.OpenAIError):
+            return False
+        url = self.base_url
+        if isinstance(exc, openai.AuthenticationError):
+            raise PapersError(
+                f"the LLM at {url} rejected the API key (401)",
+                fix="set a valid key in OPENAI_API_KEY (or PAPERS_LLM_API_KEY)",
+            ) from None
+        if isinstance(exc, openai.NotFoundError):
+            raise PapersError(
+                f"the LLM at {url} does not know model '{self.model}' (404)",
+                fix="pick a model the server serves with --model or PAPERS_LLM_MODEL",
+            ) from None
+        if isinstance(exc, openai.RateLimitError):
+            raise PapersError(
+                f"the LLM at {url} is rate limiting (429) after {self.settings.max_retries} retries",
+                fix="wait and try again, or raise PAPERS_LLM_MAX_RETRIES",
+            ) from None
+        if isinstance(exc, openai.APITimeoutError):
+            raise PapersError(
+                f"the LLM at {url} did not answer within {self.settings.timeout:g} s",
+                fix="raise PAPERS_LLM_TIMEOUT, or check the server",
+            ) from None
+        if isinstance(exc, openai.APIConnectionError):
+            raise PapersError(
+                f"cannot connect to the LLM at {url}",
+                fix="start the server, or fix --base-url / PAPERS_LLM_BASE_URL",
+            ) from None
+        if isinstance(exc, openai.APIStatusError):
+            raise PapersError(
+                f"the LLM at {url} failed with HTTP {exc.status_code}",
+                fix="try again later, or check the server's logs",
+            ) from None
+        raise PapersError(f"the LLM at {url} failed: {type(exc).__name__}", fix="check the server") from None

@@ -1,0 +1,93 @@
+"""Terminal rendering shared by the commands: answers, sources, search results, progress bars."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.answer import EXTRACTIVE_LABEL, Answer
+from assistant.retrieve import Hit
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+_STAGES = {"embed": "Embedding papers", "index": "Building the BM25 index"}
+
+
+@contextmanager
+def progress_bar(enabled: bool = True):
+    """A progress callback (stage, done, total) drawing one bar per stage on stderr."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def source_line(n: int, title: str, date: str) -> str:
+    return f"[{n}] {title}" + (f" ({date})" if date else "")
+
+
+def print_answer(result: Answer, streamed: bool = False) -> None:
+    """The answer (unless it was already streamed), then the Sources list of cited papers."""
+    if result.mode == "extractive" and not result.abstained:
+        out.print(f"[dim]{EXTRACTIVE_LABEL}[/dim]\n")
+    if not streamed:
+        out.print(escape(result.text))
+    else:
+        out.print()
+    out.print()
+    if result.abstained:
+        if result.sources:
+            out.print("Nearest papers (not cited):")
+            for n, hit in enumerate(result.sources, start=1):
+                out.print(escape(source_line(n, hit.title, hit.date)))
+    else:
+        out.print("Sources:")
+        for c in result.citations:
+            out.print(escape(source_line(c.n, c.title, c.date)))
+    for marker in result.removed_markers:
+        err.print(f"[yellow]note:[/yellow] removed citation {escape(marker)}: it points to no retrieved source")
+    if result.uncited:
+        err.print("[yellow]note:[/yellow] the model's answer cites no source; treat it with care")
+
+
+def print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def hits_table(hits: list[Hit]) -> Table:
+    table = Table(show_lines=False, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("rel", justify="right", no_wrap=True)
+    table.add_column("paper", ratio=1)
+    for n, hit in enumerate(hits, start=1):
+        snippet = (hit.chunks[0] if hit.chunks else hit.abstract)[:220]
+        date = f" [dim]({escape(hit.date)})[/dim]" if hit.date else ""
+        table.add_row(
+            str(n),
+            f"{hit.score:.4f}",
+            f"{hit.relevance:.2f}",
+            f"[bold]{escape(hit.title)}[/bold]{date}\n[dim]{escape(snippet)}…[/dim]",
+        )
+    return table

@@ -1,0 +1,210 @@
+"""Hybrid retrieval: dense (Chroma, through llama-index) and BM25 chunk rankings, grouped by paper, fused by RRF.
+
+Grouping before fusing means a paper counts once per ranking (at its best chunk), so one paper's many
+chunks cannot crowd the others out. Chroma's own hybrid search exists only on hosted Chroma, so the fusion
+happens here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.config import Settings
+from assistant.embeddings import get_embedder
+from assistant.store import Store, open_store
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass
+class Filters:
+    since: str | None = None  # YYYY-MM-DD, inclusive
+    until: str | None = None
+    source: str | None = None  # file name the paper came from
+
+    def active(self) -> bool:
+        return any((self.since, self.until, self.source))
+
+
+@dataclass
+class Hit:
+    paper_id: str
+    title: str
+    score: float  # fused score (RRF), what the ranking uses
+    relevance: float  # cosine of the best chunk to the question: the abstention signal
+    abstract: str = ""
+    metadata: dict = field(default_factory=dict)
+    chunks: list[str] = field(default_factory=list)  # matching chunk texts, best first
+
+    @property
+    def date(self) -> str:
+        return self.metadata.get("date", "")
+
+    def to_dict(self, n: int) -> dict:
+        return {
+            "n": n,
+            "title": self.title,
+            "paper_id": self.paper_id,
+            "score": round(self.score, 6),
+            "relevance": round(self.relevance, 4),
+            "date": self.date,
+            "url": self.metadata.get("url", ""),
+            "snippet": self.chunks[0] if self.chunks else self.abstract[:300],
+        }
+
+
+@dataclass
+class Retrieval:
+    question: str
+    hits: list[Hit]
+    seconds: float
+    query_vector: object = None  # the question's embedding, reused by the extractive answerer
+
+
+def _date_int(text: str) -> int:
+    return int(text.replace("-", ""))
+
+
+def _chroma_filters(filters: Filters | None):
+    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+
+    if not filters or not filters.active():
+        return None
+    parts = []
+    if filters.since:
+        parts.append(MetadataFilter(key="date_int", value=_date_int(filters.since), operator=FilterOperator.GTE))
+    if filters.until:
+        parts.append(MetadataFilter(key="date_int", value=_date_int(filters.until), operator=FilterOperator.LTE))
+    if filters.source:
+        parts.append(MetadataFilter(key="source", value=filters.source, operator=FilterOperator.EQ))
+    return MetadataFilters(filters=parts)
+
+
+def _bm25_mask(store: Store, filters: Filters | None):
+    import numpy as np
+
+    if not filters or not filters.active():
+        return None
+    index = store.bm25()
+    if index is None:
+        return None
+    keep = np.ones(len(index.chunk_ids), dtype="float32")
+    for i, (date_iso, source) in enumerate(zip(index.date_iso, index.sources, strict=True)):
+        if (filters.since and (not date_iso or date_iso < filters.since)) or (
+            filters.until and (not date_iso or date_iso > filters.until)
+        ):
+            keep[i] = 0
+        if filters.source and source != filters.source:
+            keep[i] = 0
+    return keep
+
+
+def dense_search(store: Store, vector, k: int, filters: Filters | None = None) -> list[tuple[str, float, str]]:
+    """(chunk id, cosine, chunk text) best first, through llama-index's ChromaVectorStore."""
+    from llama_index.core.vector_stores import VectorStoreQuery
+
+    query = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k, filters=_chroma_filters(filters))
+    result = store.vector_store().query(query)
+    # ChromaVectorStore reports exp(-distance); the collection uses cosine distance, so cosine = 1 + ln(sim)
+    return [
+        (node.node_id, 1.0 + math.log(max(sim, 1e-12)), node.get_content())
+        for node, sim in zip(result.nodes, result.similarities, strict=True)
+    ]
+
+
+def _ranks(values: dict[str, float]) -> dict[str, int]:
+    """1-based rank of each key by descending value (ties broken by key, for stable output)."""
+    order = sorted(values, key=lambda key: (-values[key], key))
+    return {key: rank for rank, key in enumerate(order, start=1)}
+
+
+def retrieve(
+    question: str,
+    settings: Settings,
+    store: Store | None = None,
+    top_k: int | None = None,
+    filters: Filters | None = None,
+    mode: Mode = "hybrid",
+) -> Retrieval:
+    """The top papers for a question, best first.
+
+    Candidates are the papers of the dense top chunks and the BM25 top chunks. Every candidate then gets
+    both scores (its best chunk's cosine and its best chunk's BM25 score), so reciprocal rank fusion ranks
+    all of them on both lists; a paper found by only one retriever is not penalised for being absent.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    store = store or open_store(settings)
+    cfg = settings.retrieval
+    top_k = top_k or cfg.top_k
+    embedder = get_embedder(settings.embedding)
+    store.check_embedding(embedder.name)
+    vector = embedder.embed([question])[0]
+    index = store.bm25()
+    if index is None:
+        return Retrieval(question, [], time.perf_counter() - started, vector)
+
+    dense = dense_search(store, vector, cfg.candidates, filters) if mode != "bm25" else []
+    texts = {cid: text for cid, _, text in dense}
+    cosine = {cid: cos for cid, cos, _ in dense}
+    bm25 = store.bm25_scores(question, _bm25_mask(store, filters)) if mode != "dense" else None
+    bm25_top = [] if bm25 is None else [int(r) for r in np.argsort(-bm25)[: cfg.candidates] if bm25[r] > 0]
+
+    candidates = list(
+        dict.fromkeys(
+            [cid.rsplit(":", 1)[0] for cid in cosine] + [index.chunk_ids[r].rsplit(":", 1)[0] for r in bm25_top]
+        )
+    )
+    # cosines for the candidates' chunks the dense search did not return
+    missing = [
+        index.chunk_ids[r]
+        for pid in candidates
+        for r in index.chunks_of.get(pid, [])
+        if index.chunk_ids[r] not in cosine
+    ]
+    for cid, emb in store.get_embeddings(missing).items():
+        cosine[cid] = float(emb @ vector)
+    best_cos: dict[str, float] = {}
+    best_bm25: dict[str, float] = {}
+    chunk_order: dict[str, list[tuple[float, str]]] = {}
+    for pid in candidates:
+        rows = index.chunks_of.get(pid, [])
+        cids = [index.chunk_ids[r] for r in rows]
+        best_cos[pid] = max((cosine.get(c, -1.0) for c in cids), default=-1.0)
+        best_bm25[pid] = max((float(bm25[r]) for r in rows), default=0.0) if bm25 is not None else 0.0
+        chunk_order[pid] = sorted(((cosine.get(c, -1.0), c) for c in cids), reverse=True)
+
+    dense_rank, bm25_rank = _ranks(best_cos), _ranks(best_bm25)
+    scores = {}
+    for pid in candidates:
+        score = 0.0
+        if mode != "bm25":
+            score += cfg.dense_weight / (cfg.rrf_k + dense_rank[pid])
+        if mode != "dense":
+            score += cfg.bm25_weight / (cfg.rrf_k + bm25_rank[pid])
+        scores[pid] = score
+    best = sorted(candidates, key=lambda pid: (-scores[pid], pid))[:top_k]
+
+    # full abstract and metadata from each paper's first chunk; texts of chunks the dense search missed
+    need = [f"{pid}:0" for pid in best] + [c for pid in best for _, c in chunk_order[pid][:2] if c not in texts]
+    stored = store.get_chunks(list(dict.fromkeys(need)))
+    hits = []
+    for pid in best:
+        _, meta = stored.get(f"{pid}:0", ("", {}))
+        chunk_texts = [texts.get(c) or stored.get(c, ("", {}))[0] for _, c in chunk_order[pid][:2]]
+        hits.append(
+            Hit(
+                paper_id=pid,
+                title=meta.get("title", ""),
+                score=scores[pid],
+                relevance=best_cos[pid],
+                abstract=meta.get("abstract", ""),
+                metadata={k: v for k, v in meta.items() if k not in ("abstract", "_node_content", "_node_type")},
+                chunks=[t for t in chunk_texts if t],
+            )
+        )
+    return Retrieval(question, hits, time.perf_counter() - started, vector)

@@ -1,0 +1,306 @@
+"""The store: the one Chroma client (local or server), its collection's recorded settings, and the BM25 index.
+
+Layout of a local store folder:
+    chroma/            Chroma PersistentClient data (vectors, chunk texts, metadata)
+    bm25/<collection>/ bm25s index over the same chunks, rebuilt from Chroma whenever their counts differ
+    ingest.lock        held while an ingest writes
+The BM25 index is derived from the collection, never the other way round, so it can always be rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from assistant.config import Settings
+from assistant.errors import PapersError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_PAGE = 5000
+
+
+@dataclass
+class BM25Index:
+    retriever: Any
+    chunk_ids: list[str]
+    date_iso: list[str]
+    sources: list[str]
+    vocab: set[str] = field(default_factory=set)
+    chunks_of: dict[str, list[int]] = field(default_factory=dict)  # paper id -> row numbers of its chunks
+
+    def __post_init__(self):
+        for row, cid in enumerate(self.chunk_ids):
+            self.chunks_of.setdefault(cid.rsplit(":", 1)[0], []).append(row)
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def bm25_tokens(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, English stop words removed, Snowball-stemmed: the same for documents and queries."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+
+class Store:
+    """One opened store. Create with :func:`open_store`."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.path = settings.store.path
+        self.client = _client(settings)
+        self.name = settings.store.collection
+        self._collection = None
+        self._bm25: BM25Index | None = None
+
+    # --- the Chroma collection ---------------------------------------------------------------------------
+
+    @property
+    def collection(self):
+        if self._collection is None:
+            self._collection = self._get_collection()
+        return self._collection
+
+    def _get_collection(self):
+        try:
+            return self.client.get_collection(self.name, embedding_function=None)
+        except Exception:  # chromadb raises NotFoundError (or ValueError in older versions)
+            return None
+
+    def exists(self) -> bool:
+        return self.collection is not None and self.collection.count() > 0
+
+    def create(self, embed_model: str, embed_dim: int) -> None:
+        """Create the collection, recording the embedding model and chunking it was built with."""
+        chunking = self.settings.chunking
+        self._collection = self.client.get_or_create_collection(
+            self.name,
+            embedding_function=None,
+            metadata={
+                "hnsw:space": "cosine",
+                "embed_model": embed_model,
+                "embed_dim": embed_dim,
+                "chunk_size": chunking.size,
+                "chunk_overlap": chunking.overlap,
+            },
+        )
+
+    def info(self) -> dict:
+        return dict(self.collection.metadata or {}) if self.collection is not None else {}
+
+    def check_embedding(self, embed_model: str, embed_dim: int | None = None) -> None:
+        """Fail with the fix when the collection was built with another embedding model."""
+        info = self.info()
+        if not info:
+            return
+        built_with = (info.get("embed_model"), info.get("embed_dim"))
+        if built_with[0] != embed_model or (embed_dim is not None and built_with[1] != embed_dim):
+            raise PapersError(
+                f"the store at {self.where} was built with embedding model '{built_with[0]}' "
+                f"({built_with[1]} dimensions) but the settings use '{embed_model}'"
+                + (f" ({embed_dim} dimensions)" if embed_dim else ""),
+                fix=f"run `papers ingest --rebuild` to re-embed with '{embed_model}', "
+                f"or set PAPERS_EMBED_MODEL={built_with[0]}",
+            )
+
+    def check_chunking(self) -> None:
+        info, chunking = self.info(), self.settings.chunking
+        if info and (info.get("chunk_size"), info.get("chunk_overlap")) != (chunking.size, chunking.overlap):
+            raise PapersError(
+                f"the store at {self.where} was chunked with size {info.get('chunk_size')} and overlap "
+                f"{info.get('chunk_overlap')}, the settings say {chunking.size} and {chunking.overlap}",
+                fix="run `papers ingest --rebuild`, or set PAPERS_CHUNK_SIZE / PAPERS_CHUNK_OVERLAP back",
+            )
+
+    @property
+    def where(self) -> str:
+        return self.settings.store.chroma_url or str(self.path)
+
+    def vector_store(self):
+        """llama-index's ChromaVectorStore over our collection (all writes and dense queries go through it)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _PAGE):
+            found.update(self.collection.get(ids=ids[start : start + _PAGE], include=[])["ids"])
+        return found
+
+    def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        """Chunk id -> (text, metadata)."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    def reset(self) -> None:
+        """Delete the collection and the BM25 index (for --rebuild)."""
+        with contextlib.suppress(Exception):
+            self.client.delete_collection(self.name)
+        self._collection = None
+        shutil.rmtree(self._bm25_dir, ignore_errors=True)
+        self._bm25 = None
+
+    def count(self) -> int:
+        return self.collection.count() if self.collection is not None else 0
+
+    # --- the BM25 index ----------------------------------------------------------------------------------
+
+    @property
+    def _bm25_dir(self) -> Path:
+        if self.settings.store.chroma_url:
+            host = urlparse(self.settings.store.chroma_url).netloc.replace(":", "_")
+            return self.path / "bm25" / f"{host}-{self.name}"
+        return self.path / "bm25" / self.name
+
+    def _bm25_state(self) -> dict:
+        try:
+            return json.loads((self._bm25_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def bm25_stale(self) -> bool:
+        return self._bm25_state().get("count") != self.count()
+
+    def bm25(self) -> BM25Index | None:
+        """The BM25 index, rebuilt first when it does not match the collection."""
+        count = self.count()
+        if count == 0:
+            return None
+        if self._bm25 is not None and len(self._bm25.chunk_ids) == count:
+            return self._bm25
+        state = self._bm25_state()
+        if state.get("count") != count:
+            self.rebuild_bm25()
+        else:
+            import bm25s
+
+            retriever = bm25s.BM25.load(str(self._bm25_dir / "index"))
+            self._bm25 = BM25Index(
+                retriever, state["chunk_ids"], state["date_iso"], state["sources"], set(retriever.vocab_dict)
+            )
+        return self._bm25
+
+    def rebuild_bm25(self, progress=None) -> None:
+        """Index every chunk of the collection with BM25 (title + chunk text) and save it atomically."""
+        import bm25s
+
+        ids: list[str] = []
+        texts: list[str] = []
+        dates: list[str] = []
+        sources: list[str] = []
+        total = self.count()
+        for offset in range(0, total, _PAGE):
+            page = self.collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+                ids.append(cid)
+                texts.append(f"{meta.get('title', '')}\n{doc}")
+                dates.append(meta.get("date_iso", ""))
+                sources.append(meta.get("source", ""))
+            if progress:
+                progress(len(ids), total)
+        retriever = bm25s.BM25()
+        retriever.index(bm25_tokens(texts), show_progress=False)
+        folder = self._bm25_dir
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        retriever.save(str(tmp / "index"))
+        state = {"count": len(ids), "chunk_ids": ids, "date_iso": dates, "sources": sources}
+        (tmp / "state.json").write_text(json.dumps(state))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        self._bm25 = BM25Index(retriever, ids, dates, sources, set(retriever.vocab_dict))
+
+    def bm25_scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray | None:
+        """BM25 score of every chunk (row order of the index), or None when no query word is indexed."""
+        index = self.bm25()
+        if index is None:
+            return None
+        tokens = [t for t in bm25_tokens([query])[0] if t in index.vocab]
+        if not tokens:
+            return None
+        return index.retriever.get_scores(tokens, weight_mask=mask)
+
+    def get_embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+
+    # --- writing safely -----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_lock(self):
+        """Only one ingest writes into a store at a time; a second one is refused with a clear message."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path / "ingest.lock"
+        with open(lock_path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise PapersError(
+                    f"another ingest (pid {holder}) is writing into {self.where}",
+                    fix="wait for it to finish, then run this command again",
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.truncate(0)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    url = settings.store.chroma_url
+    if not url:
+        folder = settings.store.path / "chroma"
+        folder.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    headers = {}
+    if settings.store.chroma_token:
+        headers["Authorization"] = f"Bearer {settings.store.chroma_token.get_secret_value()}"
+    try:
+        return chromadb.HttpClient(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            headers=headers,
+            settings=chroma_settings,
+        )
+    except Exception as exc:
+        raise PapersError(
+            f"cannot reach the Chroma server at {url}: {type(exc).__name__}",
+            fix="start it (chroma run --path DIR --port PORT) or fix PAPERS_CHROMA_URL / --chroma-url",
+        ) from exc
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings)
