@@ -69,50 +69,55 @@ class Answer:
 
 
 def clean_markers(text: str, n_sources: int, removed: list[str] | None = None) -> str:
-    """Drop marker numbers that point to no source; a marker left empty disappears with its leading space."""
+    """Drop marker numbers that point to no source; a marker left empty disappears with the space before it."""
 
     def fix(match: re.Match) -> str:
-        numbers = [int(x) for x in re.findall(r"\d+", match.group(1))]
+        space, marker = match.group(1), match.group(2)
+        numbers = [int(x) for x in re.findall(r"\d+", marker)]
         good = [n for n in dict.fromkeys(numbers) if 1 <= n <= n_sources]
         if removed is not None and len(good) != len(numbers):
-            removed.append(match.group(0))
-        return f"[{', '.join(map(str, good))}]" if good else ""
+            removed.append(marker)
+        return f"{space}[{', '.join(map(str, good))}]" if good else ""
 
-    cleaned = _MARKER.sub(fix, text)
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned) if cleaned != text else cleaned
+    return re.sub(r"([ \t]*)(" + _MARKER.pattern + ")", fix, text)
 
 
 class CitationStream:
-    """Cleans markers in streamed text: holds back a possible marker until it is complete."""
+    """Cleans markers in streamed text: holds back a possible marker (and the space before it) until complete."""
 
     def __init__(self, n_sources: int):
-        self.n_sources, self.removed, self._buffer = n_sources, [], ""
+        self.n_sources, self.removed = n_sources, []
+        self._buffer = self._space = ""
 
     def feed(self, piece: str) -> str:
         self._buffer += piece
-        out = []
+        text, self._space = self._space, ""
         while self._buffer:
             start = self._buffer.find("[")
             if start < 0:
-                out.append(self._buffer)
+                text += self._buffer
                 self._buffer = ""
                 break
-            out.append(self._buffer[:start])
+            text += self._buffer[:start]
             rest = self._buffer[start:]
             match = _MARKER.match(rest)
             if match:
-                out.append(clean_markers(match.group(0), self.n_sources, self.removed))
+                cleaned = clean_markers(match.group(0), self.n_sources, self.removed)
+                text = (text if cleaned else text.rstrip(" \t")) + cleaned
                 self._buffer = rest[match.end() :]
             elif _PARTIAL_MARKER.fullmatch(rest) and len(rest) < 24:
                 self._buffer = rest  # wait for the rest of the marker
                 break
             else:
-                out.append("[")
+                text += "["
                 self._buffer = rest[1:]
-        return "".join(out)
+        kept = text.rstrip(" \t")
+        self._space = text[len(kept) :]
+        return kept
 
     def finish(self) -> str:
-        rest, self._buffer = self._buffer, ""
+        rest = self._space + self._buffer
+        self._space = self._buffer = ""
         return rest
 
 

@@ -189,9 +189,7 @@ def search(
 
 
 @app.command()
-def stats(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
+def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Show what the store holds: papers, chunks, embedding model, path and size."""
     from assistant.render import out, print_json
     from assistant.store import open_store

@@ -134,5 +134,6 @@ class Settings(BaseModel):
         for group, values in groups.items():
             values = {k: v for k, v in values.items() if v is not None}
             if values:
-                changes[group] = getattr(self, group).model_copy(update=values)
+                current = getattr(self, group)
+                changes[group] = type(current).model_validate({**current.model_dump(), **values})
         return self.model_copy(update=changes)

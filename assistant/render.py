@@ -14,7 +14,7 @@ from assistant.answer import EXTRACTIVE_LABEL, Answer
 from assistant.retrieve import Hit
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _STAGES = {"embed": "Embedding papers", "index": "Building the BM25 index"}
 

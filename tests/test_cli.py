@@ -1,0 +1,78 @@
+"""The command line through typer's CliRunner: exit codes, what is printed, what is stored."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from tests.conftest import SMALL_CORPUS, write_jsonl
+
+runner = CliRunner()
+
+
+def test_first_ask_on_empty_store_ingests_bundled_corpus_then_answers(first_run):
+    store, result = first_run
+    assert result.exit_code == 0, result.output
+    assert "First run: ingested the bundled sample corpus" in result.stderr
+    assert "369 new papers" in result.stderr and "16 duplicates" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "extractive" and data["abstained"] is False
+    assert data["citations"][0]["title"].startswith("Distilling Step-by-Step!")
+    assert {c["title"] for c in data["citations"]} <= {s["title"] for s in data["sources"]}
+    assert set(data["timings"]) >= {"retrieve", "answer"}
+    assert (store / "chroma").is_dir() and (store / "bm25").is_dir()
+
+
+def test_ask_prints_extractive_label_answer_and_sources(first_run):
+    store, _ = first_run
+    result = runner.invoke(app, ["--store", str(store), "ask", "Which architecture treats model parameters as tokens?"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Extractive answer (no LLM configured)")
+    answer_part, sources = out.split("Sources:")
+    assert "[1]" in answer_part
+    assert "[1] TokenFormer: Rethinking Transformer Scaling with Tokenized Model Parameters" in sources
+
+
+def test_ask_off_topic_abstains_with_nearest_titles(first_run):
+    store, _ = first_run
+    result = runner.invoke(app, ["--store", str(store), "ask", "How do I repot an orchid after it blooms?"])
+    assert result.exit_code == 0
+    assert "The indexed papers don't answer this." in result.stdout
+    assert "Nearest papers (not cited):" in result.stdout and "Sources:" not in result.stdout
+
+
+def test_search_json_lists_ranked_papers(first_run):
+    store, _ = first_run
+    result = runner.invoke(app, ["--store", str(store), "search", "model merging interference", "-k", "3", "--json"])
+    assert result.exit_code == 0
+    results = json.loads(result.stdout)["results"]
+    assert [r["n"] for r in results] == [1, 2, 3]
+    assert any("Merging" in r["title"] for r in results) and all(r["snippet"] for r in results)
+
+
+def test_stats_reports_papers_chunks_and_model(first_run):
+    store, _ = first_run
+    result = runner.invoke(app, ["--store", str(store), "stats", "--json"])
+    data = json.loads(result.stdout)
+    assert data["papers"] == 369 and data["chunks"] > 369 and data["embedding_model"] == "all-MiniLM-L6-v2"
+
+
+def test_ingest_reports_bad_files_keeps_good_ones_and_exits_1(tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", SMALL_CORPUS)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x"\n')
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["--store", str(store), "ingest", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:1: not valid JSON" in result.stderr
+    assert "2 files read: 3 new papers" in result.stderr
+    again = runner.invoke(app, ["--store", str(store), "ingest", str(good), "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["present"] == 3
+
+
+def test_bad_format_and_bad_date_are_usage_errors(tmp_path):
+    assert runner.invoke(app, ["ingest", "--format", "pdf"]).exit_code == 2
+    assert runner.invoke(app, ["ask", "q", "--since", "last week"]).exit_code == 2

@@ -1,0 +1,109 @@
+"""The LLM path through the real openai client, against an OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.answer import answer
+from assistant.cli import app
+from assistant.errors import PapersError
+from tests.conftest import make_settings
+
+QUESTION = "How does TokenFormer scale a transformer without retraining from scratch?"
+SECRET = "sk-test-secret-0123456789"
+
+
+def _llm_settings(corpus_settings, server, **extra):
+    return corpus_settings.updated(llm={"base_url": server.url, "model": "test-model", **extra})
+
+
+def test_generated_answer_cites_retrieved_titles(corpus_settings, llm_server):
+    llm_server.reply = "TokenFormer treats parameters as tokens and grows them incrementally [1]."
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server))
+    assert result.mode == "llm" and result.model == "test-model"
+    assert result.text == llm_server.reply
+    assert [c.title for c in result.citations] == [result.sources[0].title]
+    assert result.sources[0].title.startswith("TokenFormer")
+    sent = llm_server.requests[0]
+    assert sent["model"] == "test-model" and not sent.get("stream")
+    user = sent["messages"][-1]["content"]
+    assert QUESTION in user and '<source n="1" title="TokenFormer' in user
+    assert sent["messages"][0]["role"] == "system"
+
+
+def test_streamed_answer_arrives_in_pieces_and_fake_markers_are_removed(corpus_settings, llm_server):
+    llm_server.reply = "Parameters become tokens [1]. An invented claim [9]. Scaling is progressive [1, 2]."
+    pieces: list[str] = []
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server), on_token=pieces.append)
+    assert len(pieces) > 5 and "".join(pieces).strip() == result.text
+    assert result.text == "Parameters become tokens [1]. An invented claim. Scaling is progressive [1, 2]."
+    assert result.removed_markers == ["[9]"]
+    assert llm_server.requests[0]["stream"] is True
+    assert {c.n for c in result.citations} == {1, 2}
+
+
+def test_answer_without_any_citation_is_flagged(corpus_settings, llm_server):
+    llm_server.reply = "It is a transformer."
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server))
+    assert result.uncited and result.citations == []
+
+
+def test_model_abstaining_is_reported_as_abstained(corpus_settings, llm_server):
+    llm_server.reply = "The indexed papers don't answer this."
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server))
+    assert result.abstained and result.citations == []
+
+
+def test_invalid_key_says_so_without_printing_it(corpus_settings, llm_server):
+    llm_server.status = 401
+    with pytest.raises(PapersError) as caught:
+        answer(QUESTION, _llm_settings(corpus_settings, llm_server, api_key=SECRET))
+    assert "rejected the API key" in str(caught.value) and SECRET not in str(caught.value)
+    assert llm_server.headers[0]["authorization"] == f"Bearer {SECRET}"
+
+
+def test_server_errors_are_retried_then_reported(corpus_settings, llm_server):
+    llm_server.status, llm_server.fail_times = 503, 1
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server, max_retries=2))
+    assert result.text and len(llm_server.requests) == 2  # one failure, one retry that worked
+    llm_server.requests.clear()
+    llm_server.fail_times = None
+    with pytest.raises(PapersError, match="HTTP 503"):
+        answer(QUESTION, _llm_settings(corpus_settings, llm_server, max_retries=1))
+    assert len(llm_server.requests) == 2
+
+
+def test_timeout_is_reported(corpus_settings, llm_server):
+    llm_server.delay = 2.0
+    with pytest.raises(PapersError, match="did not answer within 0.5 s"):
+        answer(QUESTION, _llm_settings(corpus_settings, llm_server, timeout=0.5, max_retries=0))
+
+
+def test_connection_refused_names_the_url(corpus_settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    settings = corpus_settings.updated(llm={"base_url": url, "max_retries": 0})
+    with pytest.raises(PapersError) as caught:
+        answer(QUESTION, settings)
+    assert f"cannot connect to the LLM at {url}" in str(caught.value)
+
+
+def test_cli_streams_the_answer_and_lists_sources(first_run, llm_server):
+    store, _ = first_run
+    llm_server.reply = "TokenFormer adds new key-value parameter tokens as it grows [1]."
+    result = CliRunner().invoke(
+        app,
+        ["--store", str(store), "ask", QUESTION, "--base-url", llm_server.url, "--model", "m"],
+        env={"OPENAI_API_KEY": SECRET},
+    )
+    assert result.exit_code == 0, result.output
+    assert llm_server.reply in result.output
+    sources = result.output.split("Sources:")[1]
+    assert "[1] TokenFormer: Rethinking Transformer Scaling with Tokenized Model Parameters" in sources
+    assert SECRET not in result.output
+    assert make_settings(store).llm.configured is False  # nothing about the LLM was written to the settings

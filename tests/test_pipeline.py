@@ -1,0 +1,100 @@
+"""Ingest, retrieval and extractive answers on real embeddings."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import CANNOT_ANSWER, CitationStream, answer, clean_markers
+from assistant.errors import PapersError
+from assistant.ingest import ingest
+from assistant.retrieve import Filters, retrieve
+from assistant.store import open_store
+from tests.conftest import SMALL_CORPUS, make_settings, write_jsonl
+
+
+def test_ingest_twice_adds_nothing_and_says_so(tmp_path):
+    settings = make_settings(tmp_path / "store")
+    corpus = write_jsonl(tmp_path / "small.jsonl", SMALL_CORPUS + SMALL_CORPUS[:1])
+    first = ingest([corpus], settings)
+    assert (first.new, first.present, first.duplicates) == (3, 0, 1)
+    chunks = open_store(settings).count()
+    assert first.chunks == chunks >= 3
+    second = ingest([corpus], settings)
+    assert (second.new, second.present, second.chunks) == (0, 3, 0)
+    assert "0 new papers, 3 already present" in second.summary()
+    assert open_store(settings).count() == chunks
+
+
+def test_a_different_embedding_model_is_refused_with_the_fix(tmp_path):
+    settings = make_settings(tmp_path / "store")
+    ingest([write_jsonl(tmp_path / "small.jsonl", SMALL_CORPUS)], settings)
+    other = settings.updated(embedding={"backend": "openai", "model": "text-embedding-3-small"})
+    with pytest.raises(PapersError) as caught:
+        retrieve("whales", other)
+    assert "all-MiniLM-L6-v2" in caught.value.message and "text-embedding-3-small" in caught.value.message
+    assert "papers ingest --rebuild" in caught.value.fix
+
+
+def test_bundled_corpus_holds_369_papers(corpus_settings):
+    store = open_store(corpus_settings)
+    assert len(store.bm25().chunks_of) == 369
+    assert store.info()["embed_model"] == "all-MiniLM-L6-v2" and store.info()["embed_dim"] == 384
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        (
+            "Which work trains small task-specific models on LLM-written rationales, needing far fewer labelled examples?",
+            "Distilling Step-by-Step! Outperforming Larger Language Models with Less Training Data and Smaller Model Sizes",
+        ),
+        (
+            "an architecture where the weights themselves are handled as tokens that attention can query",
+            "TokenFormer: Rethinking Transformer Scaling with Tokenized Model Parameters",
+        ),
+        (
+            "fine-tuning language models on encrypted text so the provider cannot read user inputs",
+            "SentinelLMs: Encrypted Input Adaptation and Fine-tuning of Language Models for Private and Secure Inference",
+        ),
+    ],
+)
+def test_paraphrased_question_finds_the_paper_first(corpus_settings, question, title):
+    hits = retrieve(question, corpus_settings).hits
+    assert hits[0].title == title
+
+
+def test_date_filter_keeps_only_papers_in_range(corpus_settings):
+    hits = retrieve("language models", corpus_settings, top_k=10, filters=Filters(since="2024-01-01")).hits
+    assert hits and all(h.metadata["date_iso"] >= "2024-01-01" for h in hits)
+
+
+def test_extractive_answer_cites_only_retrieved_titles(corpus_settings):
+    result = answer("How does TokenFormer scale a transformer without retraining from scratch?", corpus_settings)
+    assert result.mode == "extractive" and not result.abstained
+    retrieved = {h.title for h in result.sources}
+    assert result.citations and {c.title for c in result.citations} <= retrieved
+    assert result.citations[0].title.startswith("TokenFormer")
+    for citation in result.citations:  # every quoted sentence is in the cited abstract
+        assert citation.text in result.sources[citation.n - 1].abstract
+        assert f"[{citation.n}]" in result.text
+
+
+def test_off_topic_question_abstains_and_lists_nearest_titles(corpus_settings):
+    result = answer("What is a good recipe for sourdough bread with rye flour?", corpus_settings)
+    assert result.abstained and result.text == CANNOT_ANSWER and result.citations == []
+    assert result.sources  # the nearest titles are still shown
+
+
+def test_fabricated_markers_are_removed_and_reported():
+    removed: list[str] = []
+    text = clean_markers("Real claim [1]. Made up [7]. Mixed [2, 9].", n_sources=2, removed=removed)
+    assert text == "Real claim [1]. Made up. Mixed [2]."
+    assert removed == ["[7]", "[2, 9]"]
+
+
+def test_streamed_markers_are_cleaned_even_when_split_across_pieces():
+    stream = CitationStream(n_sources=3)
+    pieces = ["Claim [", "1", "]. Fake [1", "2] end [3", "]. Array [x] ok"]
+    text = "".join(stream.feed(p) for p in pieces) + stream.finish()
+    assert text == "Claim [1]. Fake end [3]. Array [x] ok"
+    assert stream.removed == ["[12]"]

@@ -1,0 +1,174 @@
+"""Parsing every input format, and the problems a user gets told about."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.config import bundled_corpus_files
+from assistant.ingest import IngestReport, read_papers
+from assistant.sources import SourceError, detect_format, paper_id, read_file
+
+DAILY = """new
+
+Get trending papers in your email inbox!
+
+Subscribe
+
+byAK and the research community
+
+Nov 20
+
+First Paper: A Study of Things
+
+This is the abstract of the first paper. It is long enough to be an abstract and talks about things in detail.
+
+  • 3 authors
+·
+Dec 28, 2023 7
+
+Second Paper Without Byline
+
+The second abstract explains another idea at length so that the parser sees a proper abstract line here.
+
+Third Paper From An Org
+
+Third abstract, with enough words to be an abstract of a paper about organisations and their models.
+
+inclusionAI inclusionAI
+·
+Sep 3 2
+"""
+
+
+def test_daily_dump_keeps_titles_abstracts_and_metadata(tmp_path):
+    path = tmp_path / "dump.txt"
+    path.write_text(DAILY, encoding="utf-8")
+    result = read_file(path)
+    assert result.problems == []
+    assert [p.title for p in result.papers] == [
+        "First Paper: A Study of Things",
+        "Second Paper Without Byline",
+        "Third Paper From An Org",
+    ]
+    first, second, third = result.papers
+    assert first.authors == "3 authors" and first.date_iso == "2023-12-28" and first.upvotes == 7
+    assert second.date == "" and second.upvotes is None
+    assert third.authors == "inclusionAI inclusionAI" and third.date == "Sep 3" and third.upvotes == 2
+    assert third.date_iso == ""  # no year given
+
+
+def test_bundled_corpus_has_385_entries_and_369_distinct_papers():
+    report = IngestReport()
+    papers = read_papers(bundled_corpus_files(), "auto", report)
+    assert (report.entries, len(papers), report.duplicates, report.problems) == (385, 369, 16, [])
+    assert all(len(p.abstract) > 200 and len(p.title) < 300 for p in papers)
+
+
+def test_daily_title_without_abstract_is_reported_with_its_line(tmp_path):
+    long_abstract = "An abstract sentence that goes on. " * 20
+    path = tmp_path / "dump.txt"
+    path.write_text(f"Lonely Title\n\nGood Title\n\n{long_abstract}\n", encoding="utf-8")
+    result = read_file(path, "daily")
+    assert [p.title for p in result.papers] == ["Good Title"]
+    assert len(result.problems) == 1
+    assert result.problems[0].line == 1 and "Lonely Title" in result.problems[0].message
+    assert str(result.problems[0]).startswith(f"{path}:1:")
+
+
+def test_jsonl_broken_line_is_reported_and_good_lines_kept(tmp_path):
+    path = tmp_path / "papers.jsonl"
+    path.write_text(
+        json.dumps({"title": "A", "abstract": "Alpha abstract."})
+        + "\n{not json\n"
+        + json.dumps({"title": "No abstract"})
+        + "\n"
+        + json.dumps({"title": "B", "abstract": "Beta abstract.", "authors": ["X", "Y"], "date": "2024-01-02"})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = read_file(path)
+    assert [p.title for p in result.papers] == ["A", "B"]
+    assert result.papers[1].authors == "X, Y" and result.papers[1].date_iso == "2024-01-02"
+    assert [(p.line, "JSON" in p.message or "abstract" in p.message) for p in result.problems] == [
+        (2, True),
+        (3, True),
+    ]
+
+
+def test_arxiv_metadata_line_breaks_and_spaces_are_normalised(tmp_path):
+    record = {
+        "id": "2301.00001",
+        "title": "Deep\n  Learning   for\n Cats",
+        "abstract": "  We study\ncats.\n  Cats are   great.\n",
+        "authors": "A. Author, B. Author",
+        "categories": "cs.LG cs.CV",
+        "update_date": "2023-01-05",
+    }
+    path = tmp_path / "arxiv.json"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert detect_format(path, path.read_text()) == "arxiv"
+    (paper,) = read_file(path).papers
+    assert paper.title == "Deep Learning for Cats" and paper.abstract == "We study cats. Cats are great."
+    assert paper.url == "https://arxiv.org/abs/2301.00001" and paper.date_iso == "2023-01-05"
+    assert paper.categories == "cs.LG cs.CV"
+
+
+def test_csv_with_and_without_abstract_column(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text('title,abstract,url\n"T1","Abstract one, with a comma.",http://x\nT2,Abstract two.,\n')
+    result = read_file(good)
+    assert [(p.title, p.abstract) for p in result.papers] == [
+        ("T1", "Abstract one, with a comma."),
+        ("T2", "Abstract two."),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("title,summary_text\nT1,hello\n")
+    result = read_file(bad)
+    assert result.papers == []
+    assert "no 'abstract' column" in result.problems[0].message and result.problems[0].line == 1
+
+
+def test_empty_binary_and_non_utf8_files(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert "empty file" in read_file(empty).problems[0].message
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x00\x01\x02PNG\x00" * 10)
+    assert "binary" in read_file(binary).problems[0].message
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(
+        json.dumps({"title": "Good", "abstract": "Fine text."}).encode()
+        + b"\n"
+        + '{"title": "Caf\xe9", "abstract": "Bad bytes."}'.encode("latin-1")
+        + b"\n"
+    )
+    result = read_file(latin)
+    assert [p.title for p in result.papers] == ["Good"]
+    assert result.problems[0].line == 2 and "not UTF-8" in result.problems[0].message
+
+
+def test_bad_file_does_not_stop_the_others(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"title": "A", "abstract": "Alpha."}) + "\n")
+    (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    report = IngestReport()
+    papers = read_papers([tmp_path, tmp_path / "missing.jsonl"], "auto", report)
+    assert [p.title for p in papers] == ["A"]
+    assert {Path(p.file).name for p in report.problems} == {"b.txt", "missing.jsonl"}
+
+
+def test_ids_are_stable_content_hashes():
+    assert paper_id("A  Title", "Some\nabstract") == paper_id("a title", "some abstract")
+    assert paper_id("A title", "abstract one") != paper_id("A title", "abstract two")
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=400), fmt=st.sampled_from(["auto", "daily", "jsonl", "csv", "arxiv"]))
+def test_no_input_crashes_the_readers(tmp_path_factory, data, fmt):
+    path = tmp_path_factory.mktemp("fuzz") / "input.txt"
+    path.write_bytes(data)
+    result = read_file(path, fmt)
+    assert all(isinstance(p, SourceError) for p in result.problems)
