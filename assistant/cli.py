@@ -217,6 +217,46 @@ def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
             out.print(f"{key.replace('_', ' '):>20}: {value}", markup=False)
 
 
+@app.command(name="eval")
+def eval_(
+    ctx: typer.Context,
+    questions: Annotated[Path, typer.Argument(help="Question set (JSONL; see evals/README.md).")],
+    compare: Annotated[
+        str, typer.Option("--compare", help="Baselines to run side by side: bm25, dense, llamaindex.")
+    ] = "",
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON and Markdown reports.")] = Path(
+        "evals/reports"
+    ),
+    min_hit1: Annotated[float | None, typer.Option("--min-hit1", help="Fail if hit@1 is lower.")] = None,
+    min_mrr: Annotated[float | None, typer.Option("--min-mrr", help="Fail if MRR@10 is lower.")] = None,
+    min_precision: Annotated[
+        float | None, typer.Option("--min-precision", help="Fail if citation precision is lower.")
+    ] = None,
+    min_abstention: Annotated[
+        float | None, typer.Option("--min-abstention", help="Fail if the abstention rate is lower.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
+) -> None:
+    """Run a question set, score retrieval, citations, abstention and answers, and compare with baselines."""
+    from assistant.evaluate import check_thresholds, evaluate, write_reports
+    from assistant.render import eval_table, out, print_json, progress_bar
+
+    names = [n.strip() for n in compare.split(",") if n.strip()]
+    settings = _settings(ctx)
+    with progress_bar(not as_json) as bar:
+        report = _run(lambda: evaluate(questions, settings, names, bar))
+    json_path, md_path = write_reports(report, out_dir)
+    if as_json:
+        print_json({name: system["summary"] for name, system in report.systems.items()})
+    else:
+        out.print(eval_table(report))
+        out.print(f"Reports: {md_path} and {json_path}", markup=False)
+    minimums = {"hit@1": min_hit1, "mrr@10": min_mrr, "citation_precision": min_precision, "abstained": min_abstention}
+    missed = check_thresholds(report, {k: v for k, v in minimums.items() if v is not None})
+    if missed:
+        raise _fail(PapersError("thresholds missed: " + "; ".join(missed)))
+
+
 def main() -> None:
     try:
         app()

@@ -16,7 +16,11 @@ from assistant.retrieve import Hit
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_STAGES = {"embed": "Embedding papers", "index": "Building the BM25 index"}
+_STAGES = {
+    "embed": "Embedding papers",
+    "index": "Building the BM25 index",
+    "papers": "Evaluating papers",
+}
 
 
 @contextmanager
@@ -90,4 +94,19 @@ def hits_table(hits: list[Hit]) -> Table:
             f"{hit.relevance:.2f}",
             f"[bold]{escape(hit.title)}[/bold]{date}\n[dim]{escape(snippet)}…[/dim]",
         )
+    return table
+
+
+def eval_table(report) -> Table:
+    from assistant.evaluate import METRIC_ORDER
+
+    names = list(report.systems)
+    table = Table(title=f"Evaluation: {report.questions_file}")
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for metric in METRIC_ORDER:
+        values = [report.systems[n]["summary"].get(metric) for n in names]
+        if any(v is not None for v in values):
+            table.add_row(metric, *("" if v is None else f"{v:g}" for v in values))
     return table
