@@ -17,6 +17,7 @@ from assistant.retrieve import Filters, Hit, Retrieval, retrieve
 from assistant.store import Store, open_store
 
 CANNOT_ANSWER = "The indexed papers don't answer this."
+SECONDARY_MARGIN = 0.05  # quote a lower-ranked paper only when its relevance is this close to the top one
 EXTRACTIVE_LABEL = "Extractive answer (no LLM configured): sentences quoted from the retrieved abstracts."
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -158,7 +159,7 @@ def extractive(retrieval: Retrieval, settings: Settings, max_papers: int = 3) ->
     threshold = settings.retrieval.abstain_threshold
     candidates: list[tuple[int, int, str]] = []  # (source n, position, sentence)
     for n, hit in enumerate(hits[:max_papers], start=1):
-        if n > 1 and hit.relevance < threshold:
+        if n > 1 and (hit.relevance < threshold or hit.relevance < hits[0].relevance - SECONDARY_MARGIN):
             continue
         candidates += [(n, i, s) for i, s in enumerate(split_sentences(hit.abstract))]
     if not candidates:
@@ -215,6 +216,17 @@ def condense(question: str, history: list[str], settings: Settings) -> str:
     return f"{history[-1]} {question}"
 
 
+def should_abstain(hits: list[Hit], settings: Settings) -> bool:
+    """Nothing relevant retrieved: the best cosine is low, or middling while the two retrievers disagree."""
+    if not hits:
+        return True
+    top = hits[0]
+    relevance = max(h.relevance for h in hits)
+    cfg = settings.retrieval
+    agree = top.dense_rank == 1 and top.bm25_rank == 1
+    return relevance < cfg.abstain_threshold or (relevance < cfg.agreement_threshold and not agree)
+
+
 def answer(
     question: str,
     settings: Settings,
@@ -238,8 +250,7 @@ def answer(
     mode = "llm" if settings.llm.configured else "extractive"
     model = settings.llm.model if mode == "llm" else None
     result = Answer(question, "", mode, False, [], hits, standalone_question=standalone, model=model)
-    top_relevance = max((h.relevance for h in hits), default=0.0)
-    if not hits or top_relevance < settings.retrieval.abstain_threshold:
+    if should_abstain(hits, settings):
         result.abstained, result.text = True, CANNOT_ANSWER
         if on_token:
             on_token(result.text)

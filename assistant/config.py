@@ -83,8 +83,12 @@ class RetrievalSettings(_Group):
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
     abstain_threshold: float = Field(
-        default=0.35,
+        default=0.40,
         description="Abstain when the best paper's relevance (cosine of its best chunk) is below this.",
+    )
+    agreement_threshold: float = Field(
+        default=0.45,
+        description="Below this relevance, answer only when dense and BM25 both rank the same paper first.",
     )
 
 

@@ -38,6 +38,8 @@ class Hit:
     abstract: str = ""
     metadata: dict = field(default_factory=dict)
     chunks: list[str] = field(default_factory=list)  # matching chunk texts, best first
+    dense_rank: int = 0  # the paper's rank among the candidates by cosine, and by BM25
+    bm25_rank: int = 0
 
     @property
     def date(self) -> str:
@@ -205,6 +207,8 @@ def retrieve(
                 abstract=meta.get("abstract", ""),
                 metadata={k: v for k, v in meta.items() if k not in ("abstract", "_node_content", "_node_type")},
                 chunks=[t for t in chunk_texts if t],
+                dense_rank=dense_rank[pid],
+                bm25_rank=bm25_rank[pid],
             )
         )
     return Retrieval(question, hits, time.perf_counter() - started, vector)
