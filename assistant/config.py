@@ -70,8 +70,8 @@ class EmbeddingSettings(_Group):
 class ChunkSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="PAPERS_CHUNK_", extra="forbid", populate_by_name=True)
 
-    size: int = Field(default=128, ge=16, description="Chunk size in embedding-model tokens (title excluded).")
-    overlap: int = Field(default=32, ge=0, description="Overlap between consecutive chunks, in tokens.")
+    size: int = Field(default=64, ge=16, description="Chunk size in embedding-model tokens (title excluded).")
+    overlap: int = Field(default=16, ge=0, description="Overlap between consecutive chunks, in tokens.")
 
 
 class RetrievalSettings(_Group):
