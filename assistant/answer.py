@@ -151,8 +151,14 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if len(p) > 20]
 
 
-def extractive(retrieval: Retrieval, settings: Settings, max_papers: int = 3) -> tuple[str, dict[int, str]]:
-    """The most relevant sentences of the top abstracts, each followed by its source marker."""
+def extractive(
+    retrieval: Retrieval, settings: Settings, max_papers: int = 3, focus: str | None = None
+) -> tuple[str, dict[int, str]]:
+    """The most relevant sentences of the top abstracts, each followed by its source marker.
+
+    focus: for a follow-up, the user's own words ("how much data did they use?"): retrieval found the papers
+    with the condensed question, and the sentences are picked by what the follow-up asks.
+    """
     import numpy as np
 
     hits = retrieval.hits
@@ -164,8 +170,10 @@ def extractive(retrieval: Retrieval, settings: Settings, max_papers: int = 3) ->
         candidates += [(n, i, s) for i, s in enumerate(split_sentences(hit.abstract))]
     if not candidates:
         return "", {}
-    vectors = get_embedder(settings.embedding).embed([s for _, _, s in candidates])
-    similarity = vectors @ np.asarray(retrieval.query_vector)
+    embedder = get_embedder(settings.embedding)
+    vectors = embedder.embed([s for _, _, s in candidates])
+    query = embedder.embed([focus])[0] if focus else np.asarray(retrieval.query_vector)
+    similarity = vectors @ query
     best = float(similarity.max())
     chosen: list[int] = []
     per_paper: dict[int, int] = {}
@@ -199,8 +207,23 @@ def _context(hits: list[Hit]) -> str:
     return "\n\n".join(blocks)
 
 
+_ANAPHORA = re.compile(
+    r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her|the same|above|previous|"
+    r"the (paper|papers|model|models|method|approach|authors|study|work|dataset|benchmark|system))\b",
+    re.IGNORECASE,
+)
+
+
+def is_followup(question: str) -> bool:
+    """Whether a question leans on the conversation: it refers back ("they", "this model") or is very short."""
+    return bool(_ANAPHORA.search(question)) or len(question.split()) <= 3
+
+
 def condense(question: str, history: list[str], settings: Settings) -> str:
-    """A follow-up made standalone: rewritten by the LLM when there is one, else joined to the last turn."""
+    """A follow-up made standalone: rewritten by the LLM when there is one, else joined to the last turn.
+
+    Offline, only a question that refers back is joined to the last turn; a new question stands alone.
+    """
     if not history:
         return question
     if settings.llm.configured:
@@ -213,7 +236,7 @@ def condense(question: str, history: list[str], settings: Settings) -> str:
         )
         rewritten = ChatModel(settings.llm).complete([{"role": "user", "content": prompt}]).strip()
         return rewritten.splitlines()[0].strip() if rewritten else question
-    return f"{history[-1]} {question}"
+    return f"{history[-1]} {question}" if is_followup(question) else question
 
 
 def should_abstain(hits: list[Hit], settings: Settings) -> bool:
@@ -235,15 +258,23 @@ def answer(
     top_k: int | None = None,
     filters: Filters | None = None,
     history: list[str] | None = None,
+    prefer: list[str] | None = None,
     on_token: Callable[[str], None] | None = None,
 ) -> Answer:
-    """Answer a question from the store, citing the papers used. on_token receives streamed LLM text."""
+    """Answer a question from the store, citing the papers used. on_token receives streamed LLM text.
+
+    history: the conversation's earlier user turns; prefer: the paper ids the conversation cited last.
+    """
     store = store or open_store(settings)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     standalone = condense(question, history or [], settings) if history else None
+    standalone = standalone if standalone != question else None
+    followup = standalone is not None
     timings["condense"] = time.perf_counter() - started
-    retrieval = retrieve(standalone or question, settings, store=store, top_k=top_k, filters=filters)
+    retrieval = retrieve(
+        standalone or question, settings, store=store, top_k=top_k, filters=filters, prefer=prefer if followup else None
+    )
     timings["retrieve"] = retrieval.seconds
     hits = retrieval.hits
     started = time.perf_counter()
@@ -257,7 +288,7 @@ def answer(
     elif mode == "llm":
         _generate(result, settings, on_token)
     else:
-        text, passages = extractive(retrieval, settings)
+        text, passages = extractive(retrieval, settings, focus=question if followup else None)
         result.text = text or CANNOT_ANSWER
         result.abstained = not text
         result.citations = _citations(text, hits, passages)

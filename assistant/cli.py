@@ -217,6 +217,57 @@ def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
             out.print(f"{key.replace('_', ' '):>20}: {value}", markup=False)
 
 
+@app.command()
+def chat(
+    ctx: typer.Context,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the last conversation.")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List saved conversations and exit.")] = False,
+    open_id: Annotated[str | None, typer.Option("--open", help="Reopen the saved conversation with this id.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="LLM model (env PAPERS_LLM_MODEL).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env PAPERS_LLM_BASE_URL).")
+    ] = None,
+    extractive: Annotated[bool, typer.Option("--extractive", help="Answer extractively even with an LLM.")] = False,
+    export_dir: Annotated[
+        Path | None, typer.Option("--export-dir", help="Folder for exported chats (default: the current folder).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --list: print JSON.")] = False,
+) -> None:
+    """Hold a research conversation in a terminal UI: answers in Markdown, cited sources beside them.
+
+    Keys: Enter sends, Up/Down recall earlier questions, F2 multi-line, Esc cancels an answer, Ctrl+N new chat,
+    Ctrl+E export to Markdown, Ctrl+B sources panel, Ctrl+Y copy the last answer, Ctrl+P command palette,
+    Ctrl+Q quit. Conversations are saved under the store folder (or PAPERS_CHAT_DIR).
+    """
+    from assistant import chat as conversations
+    from assistant.render import out, print_json
+
+    settings = _settings(ctx).updated(llm={"model": model, "base_url": base_url, "disabled": extractive or None})
+    if list_:
+        rows = _run(lambda: [conversations.load(p) for p in conversations.saved(settings)])
+        if as_json:
+            print_json([{"id": c.id, "turns": len(c.turns), "title": c.title, "created": c.created} for c in rows])
+            return
+        if not rows:
+            out.print(f"No saved conversations in {conversations.chat_dir(settings)}", markup=False)
+        for c in rows:
+            out.print(f"{c.id}  {len(c.turns):>3} turns  {c.title}", markup=False)
+        return
+    conversation = None
+    if open_id:
+        path = conversations.chat_dir(settings) / f"{open_id}.json"
+        if not path.exists():
+            raise _fail(PapersError(f"no saved conversation '{open_id}' in {path.parent}", fix="see papers chat --list"))
+        conversation = _run(lambda: conversations.load(path))
+    elif resume:
+        conversation = _run(lambda: conversations.latest(settings))
+        if conversation is None:
+            out.print("No saved conversation to resume; starting a new one.", markup=False)
+    from assistant.tui import PapersApp
+
+    PapersApp(settings, conversation, export_dir).run()
+
+
 @app.command(name="eval")
 def eval_(
     ctx: typer.Context,

@@ -41,7 +41,7 @@ class StoreSettings(_Group):
 
     path: Path = Field(
         default_factory=_default_store,
-        validation_alias=AliasChoices("PAPERS_STORE", "path"),
+        validation_alias=AliasChoices("PAPERS_STORE"),  # not "path": env lookup is case-insensitive and would read $PATH
         description="Folder holding the Chroma database, the BM25 index and saved conversations.",
     )
     chroma_url: str | None = Field(
@@ -62,7 +62,7 @@ class EmbeddingSettings(_Group):
     base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible embeddings API.")
     api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("PAPERS_EMBED_API_KEY", "OPENAI_API_KEY", "api_key"),
+        validation_alias=AliasChoices("PAPERS_EMBED_API_KEY", "OPENAI_API_KEY"),
         description="API key for the embeddings API.",
     )
 
@@ -97,13 +97,13 @@ class LLMSettings(_Group):
 
     base_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("PAPERS_LLM_BASE_URL", "OPENAI_BASE_URL", "base_url"),
+        validation_alias=AliasChoices("PAPERS_LLM_BASE_URL", "OPENAI_BASE_URL"),
         description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenAI).",
     )
     model: str = Field(default="gpt-4o-mini", description="Chat model name.")
     api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("PAPERS_LLM_API_KEY", "OPENAI_API_KEY", "api_key"),
+        validation_alias=AliasChoices("PAPERS_LLM_API_KEY", "OPENAI_API_KEY"),
         description="API key; never printed or stored.",
     )
     timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM request times out.")
@@ -112,7 +112,7 @@ class LLMSettings(_Group):
     disabled: bool = Field(default=False, description="Always answer extractively, even with an LLM configured.")
     prompts_dir: Path = Field(
         default=PACKAGE_DIR.parent / "prompts",
-        validation_alias=AliasChoices("PAPERS_PROMPTS", "prompts_dir"),
+        validation_alias=AliasChoices("PAPERS_PROMPTS"),
         description="Folder with the prompt templates (answer.md, system.md, condense.md).",
     )
 

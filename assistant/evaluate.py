@@ -133,12 +133,26 @@ def _query(q: Question) -> str:
 
 
 def run_ours(questions: list[Question], settings: Settings, store: Store, tick: Callable[[], None]) -> list[dict]:
+    from assistant import chat
+
     rows = []
     for q in questions:
+        conversation = chat.Conversation()
+        for turn in q.history:  # replay the earlier turns as a chat would have answered them
+            chat.ask(conversation, turn, settings, store=store)
         started = time.perf_counter()
-        result = answer(q.question, settings, store=store, history=q.history or None)
+        result = answer(
+            q.question,
+            settings,
+            store=store,
+            history=conversation.history() or None,
+            prefer=conversation.context_papers(),
+        )
         total = time.perf_counter() - started
-        ranked = retrieve(result.standalone_question or q.question, settings, store=store, top_k=RANK_DEPTH).hits
+        prefer = conversation.context_papers() if result.standalone_question else None
+        ranked = retrieve(
+            result.standalone_question or q.question, settings, store=store, top_k=RANK_DEPTH, prefer=prefer
+        ).hits
         cited = [c.title for c in result.citations]
         metrics = retrieval_metrics(q, [h.title for h in ranked])
         metrics.update(answer_metrics(q, result.text, cited, result.abstained))

@@ -130,12 +130,15 @@ def retrieve(
     top_k: int | None = None,
     filters: Filters | None = None,
     mode: Mode = "hybrid",
+    prefer: list[str] | None = None,
 ) -> Retrieval:
     """The top papers for a question, best first.
 
     Candidates are the papers of the dense top chunks and the BM25 top chunks. Every candidate then gets
     both scores (its best chunk's cosine and its best chunk's BM25 score), so reciprocal rank fusion ranks
     all of them on both lists; a paper found by only one retriever is not penalised for being absent.
+    `prefer` (paper ids, most relevant first: the papers a conversation cited last) is a third ranked list
+    in the fusion, so a follow-up stays on the paper under discussion unless both retrievers agree elsewhere.
     """
     import numpy as np
 
@@ -153,12 +156,20 @@ def retrieve(
     dense = dense_search(store, vector, cfg.candidates, filters) if mode != "bm25" else []
     texts = {cid: text for cid, _, text in dense}
     cosine = {cid: cos for cid, cos, _ in dense}
-    bm25 = store.bm25_scores(question, _bm25_mask(store, filters)) if mode != "dense" else None
+    mask = _bm25_mask(store, filters)
+    bm25 = store.bm25_scores(question, mask) if mode != "dense" else None
     bm25_top = [] if bm25 is None else [int(r) for r in np.argsort(-bm25)[: cfg.candidates] if bm25[r] > 0]
 
+    prefer = [
+        pid
+        for pid in (prefer or [])
+        if mode == "hybrid" and index.chunks_of.get(pid) and (mask is None or mask[index.chunks_of[pid][0]])
+    ]
     candidates = list(
         dict.fromkeys(
-            [cid.rsplit(":", 1)[0] for cid in cosine] + [index.chunk_ids[r].rsplit(":", 1)[0] for r in bm25_top]
+            [cid.rsplit(":", 1)[0] for cid in cosine]
+            + [index.chunk_ids[r].rsplit(":", 1)[0] for r in bm25_top]
+            + prefer
         )
     )
     # cosines for the candidates' chunks the dense search did not return
@@ -188,6 +199,8 @@ def retrieve(
             score += cfg.dense_weight / (cfg.rrf_k + dense_rank[pid])
         if mode != "dense":
             score += cfg.bm25_weight / (cfg.rrf_k + bm25_rank[pid])
+        if pid in prefer:
+            score += 1.0 / (cfg.rrf_k + prefer.index(pid) + 1)
         scores[pid] = score
     best = sorted(candidates, key=lambda pid: (-scores[pid], pid))[:top_k]
 
@@ -212,3 +225,10 @@ def retrieve(
             )
         )
     return Retrieval(question, hits, time.perf_counter() - started, vector)
+
+
+def paper(paper_id: str, settings: Settings, store: Store | None = None) -> dict:
+    """A stored paper's title, full abstract and metadata (what a user opens from a cited source)."""
+    store = store or open_store(settings)
+    _, meta = store.get_chunks([f"{paper_id}:0"]).get(f"{paper_id}:0", ("", {}))
+    return {k: v for k, v in meta.items() if k not in ("_node_content", "_node_type", "doc_id", "document_id", "ref_doc_id")}

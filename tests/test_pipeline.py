@@ -98,3 +98,15 @@ def test_streamed_markers_are_cleaned_even_when_split_across_pieces():
     text = "".join(stream.feed(p) for p in pieces) + stream.finish()
     assert text == "Claim [1]. Fake end [3]. Array [x] ok"
     assert stream.removed == ["[12]"]
+
+
+def test_common_env_vars_do_not_leak_into_settings(monkeypatch):
+    """$PATH, $API_KEY, $BASE_URL must not be read as the store path or the LLM settings."""
+    from assistant.config import Settings, bundled_corpus_files
+
+    monkeypatch.delenv("PAPERS_STORE")
+    monkeypatch.setenv("API_KEY", "sk-not-ours")
+    monkeypatch.setenv("BASE_URL", "http://127.0.0.1:9/v1")
+    settings = Settings()
+    assert settings.store.path == bundled_corpus_files()[0].parent
+    assert not settings.llm.configured
