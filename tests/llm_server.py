@@ -19,6 +19,7 @@ class FakeLLM:
         self.status = 200  # an error status to answer with instead
         self.fail_times: int | None = None  # fail only the first N requests (for retry tests)
         self.delay = 0.0
+        self.piece_delay = 0.0  # pause between streamed pieces (for cancel tests)
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -69,6 +70,7 @@ class FakeLLM:
                         }
                         self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                         self.wfile.flush()
+                        time.sleep(fake.piece_delay)
                     self.wfile.write(b"data: [DONE]\n\n")
                     return
                 self._send(

@@ -109,6 +109,7 @@ class ChatScreen(Screen):
             return
         if self._answering and self._answering.is_running:
             self.notify("An answer is still running (Esc cancels it).", severity="warning")
+            event.control.text = event.text  # keep what the user typed
             return
         view = await self._add_turn(event.text, None)
         self.query_one(StatusBar).activity = "retrieving and answering"

@@ -63,6 +63,8 @@ class SourcesPanel(Vertical):
             options.add_option(
                 Option(_entry(e["n"], e["title"], e["score"], snippet, e.get("date", "")), id=str(e["n"]))
             )
+        if self.entries:
+            options.highlighted = 0
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
