@@ -257,7 +257,9 @@ def chat(
     if open_id:
         path = conversations.chat_dir(settings) / f"{open_id}.json"
         if not path.exists():
-            raise _fail(PapersError(f"no saved conversation '{open_id}' in {path.parent}", fix="see papers chat --list"))
+            raise _fail(
+                PapersError(f"no saved conversation '{open_id}' in {path.parent}", fix="see papers chat --list")
+            )
         conversation = _run(lambda: conversations.load(path))
     elif resume:
         conversation = _run(lambda: conversations.latest(settings))

@@ -41,7 +41,8 @@ class StoreSettings(_Group):
 
     path: Path = Field(
         default_factory=_default_store,
-        validation_alias=AliasChoices("PAPERS_STORE"),  # not "path": env lookup is case-insensitive and would read $PATH
+        # not also "path": env lookup is case-insensitive, so that alias would read $PATH
+        validation_alias=AliasChoices("PAPERS_STORE"),
         description="Folder holding the Chroma database, the BM25 index and saved conversations.",
     )
     chroma_url: str | None = Field(

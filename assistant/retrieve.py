@@ -231,4 +231,6 @@ def paper(paper_id: str, settings: Settings, store: Store | None = None) -> dict
     """A stored paper's title, full abstract and metadata (what a user opens from a cited source)."""
     store = store or open_store(settings)
     _, meta = store.get_chunks([f"{paper_id}:0"]).get(f"{paper_id}:0", ("", {}))
-    return {k: v for k, v in meta.items() if k not in ("_node_content", "_node_type", "doc_id", "document_id", "ref_doc_id")}
+    return {
+        k: v for k, v in meta.items() if k not in ("_node_content", "_node_type", "doc_id", "document_id", "ref_doc_id")
+    }

@@ -20,7 +20,9 @@ from assistant.tui.widgets.status import StatusBar
 from tests.conftest import make_settings
 
 ORCA = "Orca-Math: Unlocking the potential of SLMs in Grade School Math"
-DISTILL = "Distilling Step-by-Step! Outperforming Larger Language Models with Less Training Data and Smaller Model Sizes"
+DISTILL = (
+    "Distilling Step-by-Step! Outperforming Larger Language Models with Less Training Data and Smaller Model Sizes"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +65,9 @@ def test_question_answer_sources_and_abstract(corpus_settings):
             status = app.screen.query_one(StatusBar)
             assert "369 papers" in str(status.query_one("#papers").render())
             assert "extractive" in str(status.query_one("#mode").render())
-            view = await _ask(app, pilot, "Which method uses LLM rationales to train smaller models that beat bigger ones?")
+            view = await _ask(
+                app, pilot, "Which method uses LLM rationales to train smaller models that beat bigger ones?"
+            )
             assert view.data and not view.data["abstained"] and "[1]" in view.text
             assert view.query_one(Markdown).source == view.data["answer"]
             assert DISTILL in _sources(app)[0]
