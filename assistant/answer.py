@@ -240,14 +240,19 @@ def condense(question: str, history: list[str], settings: Settings) -> str:
 
 
 def should_abstain(hits: list[Hit], settings: Settings) -> bool:
-    """Nothing relevant retrieved: the best cosine is low, or middling while the two retrievers disagree."""
+    """Nothing relevant retrieved: the best cosine is low, or middling while the two retrievers disagree, or the
+    top paper lacks most of what the question asks about (by rarity-weighted word coverage)."""
     if not hits:
         return True
     top = hits[0]
     relevance = max(h.relevance for h in hits)
     cfg = settings.retrieval
     agree = top.dense_rank == 1 and top.bm25_rank == 1
-    return relevance < cfg.abstain_threshold or (relevance < cfg.agreement_threshold and not agree)
+    return (
+        relevance < cfg.abstain_threshold
+        or (relevance < cfg.agreement_threshold and not agree)
+        or top.coverage < cfg.coverage_threshold
+    )
 
 
 def answer(

@@ -91,6 +91,11 @@ class RetrievalSettings(_Group):
         default=0.45,
         description="Below this relevance, answer only when dense and BM25 both rank the same paper first.",
     )
+    coverage_threshold: float = Field(
+        default=0.40,
+        description="Abstain when the best paper holds less than this share of the question's content words "
+        "(weighted by rarity): the question is about something no retrieved paper mentions.",
+    )
 
 
 class LLMSettings(_Group):

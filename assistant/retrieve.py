@@ -35,6 +35,7 @@ class Hit:
     title: str
     score: float  # fused score (RRF), what the ranking uses
     relevance: float  # cosine of the best chunk to the question: the abstention signal
+    coverage: float = 1.0  # rarity-weighted share of the question's content words the paper contains
     abstract: str = ""
     metadata: dict = field(default_factory=dict)
     chunks: list[str] = field(default_factory=list)  # matching chunk texts, best first
@@ -52,6 +53,7 @@ class Hit:
             "paper_id": self.paper_id,
             "score": round(self.score, 6),
             "relevance": round(self.relevance, 4),
+            "coverage": round(self.coverage, 4),
             "date": self.date,
             "url": self.metadata.get("url", ""),
             "snippet": self.chunks[0] if self.chunks else self.abstract[:300],
@@ -115,6 +117,45 @@ def dense_search(store: Store, vector, k: int, filters: Filters | None = None) -
         (node.node_id, 1.0 + math.log(max(sim, 1e-12)), node.get_content())
         for node, sim in zip(result.nodes, result.similarities, strict=True)
     ]
+
+
+# Words that phrase a question about papers rather than name its topic; with bm25s' larger English stop
+# word list they are left out of the coverage check.
+_QUESTION_WORDS = "paper papers study work article propose introduce describe tell explain use method approach show"
+
+
+def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float]:
+    """For each paper, the share of the question's content words found in it, each word weighted by its IDF.
+
+    A question about a topic no retrieved paper mentions ("tokamak plasma control") leaves its rarest words
+    uncovered, even when the embedding finds a paper that is vaguely close. Written here because no library
+    gives per-term coverage; it reads the postings straight from the BM25 index.
+    """
+    import bm25s
+    import numpy as np
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    from assistant.store import _stemmer
+
+    index = store.bm25()
+    stop = list(STOPWORDS_EN_PLUS) + _QUESTION_WORDS.split()
+    terms = set(bm25s.tokenize([question], stopwords=stop, stemmer=_stemmer(), return_ids=False, show_progress=False)[0])
+    terms -= set(bm25s.tokenize([_QUESTION_WORDS], stemmer=_stemmer(), return_ids=False, show_progress=False)[0])
+    if index is None or not terms:
+        return {}
+    n_rows = len(index.chunk_ids)
+    weights: dict[str, float] = {}
+    present: dict[str, set[str]] = {}
+    scores = index.retriever.scores  # bm25s' CSC matrix: a term's column lists the rows that contain it
+    for term in terms:
+        rows = np.array([], int)
+        if term in index.vocab:
+            tid = index.retriever.vocab_dict[term]
+            rows = scores["indices"][scores["indptr"][tid] : scores["indptr"][tid + 1]]
+        weights[term] = math.log((n_rows + 1) / (len(rows) + 0.5))
+        present[term] = {index.chunk_ids[r].rsplit(":", 1)[0] for r in rows} if len(rows) < n_rows else set(papers)
+    total = sum(weights.values()) or 1.0
+    return {pid: sum(w for t, w in weights.items() if pid in present[t]) / total for pid in papers}
 
 
 def _ranks(values: dict[str, float]) -> dict[str, int]:
@@ -204,6 +245,8 @@ def retrieve(
         scores[pid] = score
     best = sorted(candidates, key=lambda pid: (-scores[pid], pid))[:top_k]
 
+    coverage = _coverage(store, question, best) if mode != "dense" else {}
+
     # full abstract and metadata from each paper's first chunk; texts of chunks the dense search missed
     need = [f"{pid}:0" for pid in best] + [c for pid in best for _, c in chunk_order[pid][:2] if c not in texts]
     stored = store.get_chunks(list(dict.fromkeys(need)))
@@ -217,6 +260,7 @@ def retrieve(
                 title=meta.get("title", ""),
                 score=scores[pid],
                 relevance=best_cos[pid],
+                coverage=coverage.get(pid, 1.0),
                 abstract=meta.get("abstract", ""),
                 metadata={k: v for k, v in meta.items() if k not in ("abstract", "_node_content", "_node_type")},
                 chunks=[t for t in chunk_texts if t],

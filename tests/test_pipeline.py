@@ -110,3 +110,19 @@ def test_common_env_vars_do_not_leak_into_settings(monkeypatch):
     settings = Settings()
     assert settings.store.path == bundled_corpus_files()[0].parent
     assert not settings.llm.configured
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which paper uses reinforcement learning to control plasma in a tokamak fusion reactor?",
+        "Which paper proposes a speech recognition model for Swahili trained on radio broadcasts?",
+    ],
+)
+def test_near_miss_question_abstains_although_a_paper_looks_close(corpus_settings, question):
+    """Close in embedding space, but the top paper lacks what the question is about: abstain, cite nothing."""
+    from assistant.answer import CANNOT_ANSWER, answer
+
+    result = answer(question, corpus_settings)
+    assert result.abstained and result.text == CANNOT_ANSWER and result.citations == []
+    assert result.sources[0].coverage < corpus_settings.retrieval.coverage_threshold
