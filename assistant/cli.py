@@ -60,6 +60,14 @@ def _run(func):
         return func()
     except PapersError as exc:
         raise _fail(exc) from None
+    except Exception as exc:  # a Chroma server that went away mid-command: a message, not a traceback
+        if not type(exc).__module__.startswith(("httpx", "chromadb", "httpcore")):
+            raise
+        error = PapersError(
+            f"the Chroma store failed: {type(exc).__name__}: {exc}",
+            fix="check that the Chroma server is running and reachable (papers doctor)",
+        )
+        raise _fail(error) from None
 
 
 @app.command()

@@ -139,7 +139,9 @@ def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float
 
     index = store.bm25()
     stop = list(STOPWORDS_EN_PLUS) + _QUESTION_WORDS.split()
-    terms = set(bm25s.tokenize([question], stopwords=stop, stemmer=_stemmer(), return_ids=False, show_progress=False)[0])
+    terms = set(
+        bm25s.tokenize([question], stopwords=stop, stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
+    )
     terms -= set(bm25s.tokenize([_QUESTION_WORDS], stemmer=_stemmer(), return_ids=False, show_progress=False)[0])
     if index is None or not terms:
         return {}

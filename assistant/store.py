@@ -296,10 +296,16 @@ def _client(settings: Settings):
             settings=chroma_settings,
         )
     except Exception as exc:
+        text = str(exc).lower()
+        if any(word in text for word in ("401", "403", "unauthorized", "forbidden")):
+            has = "rejected the auth token" if headers else "requires an auth token"
+            raise PapersError(
+                f"the Chroma server at {url} {has}", fix="set PAPERS_CHROMA_TOKEN to a token the server accepts"
+            ) from None
         raise PapersError(
             f"cannot reach the Chroma server at {url}: {type(exc).__name__}",
             fix="start it (chroma run --path DIR --port PORT) or fix PAPERS_CHROMA_URL / --chroma-url",
-        ) from exc
+        ) from None
 
 
 def open_store(settings: Settings) -> Store:
