@@ -49,6 +49,7 @@ class Answer:
     standalone_question: str | None = None  # the follow-up rewritten for retrieval
     model: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None  # why the LLM was not used although configured (answer(fallback=True))
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +63,7 @@ class Answer:
             "removed_markers": self.removed_markers,
             "uncited": self.uncited,
             "standalone_question": self.standalone_question,
+            "fallback": self.fallback,
             "timings": {k: round(v * 1000, 1) for k, v in self.timings.items()},
         }
 
@@ -265,15 +267,26 @@ def answer(
     history: list[str] | None = None,
     prefer: list[str] | None = None,
     on_token: Callable[[str], None] | None = None,
+    fallback: bool = False,
 ) -> Answer:
     """Answer a question from the store, citing the papers used. on_token receives streamed LLM text.
 
     history: the conversation's earlier user turns; prefer: the paper ids the conversation cited last.
+    fallback: when the LLM fails, answer extractively and say why in Answer.fallback instead of raising.
     """
+    from assistant.errors import PapersError
+
     store = store or open_store(settings)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    standalone = condense(question, history or [], settings) if history else None
+    failure = None
+    try:
+        standalone = condense(question, history or [], settings) if history else None
+    except PapersError as exc:
+        if not fallback:
+            raise
+        failure, settings = exc, settings.updated(llm={"disabled": True})
+        standalone = condense(question, history or [], settings)
     standalone = standalone if standalone != question else None
     followup = standalone is not None
     timings["condense"] = time.perf_counter() - started
@@ -291,17 +304,29 @@ def answer(
         if on_token:
             on_token(result.text)
     elif mode == "llm":
-        _generate(result, settings, on_token)
+        try:
+            _generate(result, settings, on_token)
+        except PapersError as exc:
+            if not fallback:
+                raise
+            failure = exc
+            result.mode, result.model = "extractive", None
+            _extract(result, retrieval, settings, question if followup else None, on_token)
     else:
-        text, passages = extractive(retrieval, settings, focus=question if followup else None)
-        result.text = text or CANNOT_ANSWER
-        result.abstained = not text
-        result.citations = _citations(text, hits, passages)
-        if on_token:
-            on_token(result.text)
+        _extract(result, retrieval, settings, question if followup else None, on_token)
+    if failure is not None:
+        result.fallback = failure.message
     timings["answer"] = time.perf_counter() - started
     result.timings = timings
     return result
+
+
+def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: str | None, on_token) -> None:
+    text, passages = extractive(retrieval, settings, focus=focus)
+    result.mode, result.text, result.abstained = "extractive", text or CANNOT_ANSWER, not text
+    result.citations = _citations(text, retrieval.hits, passages)
+    if on_token:
+        on_token(result.text)
 
 
 def _generate(result: Answer, settings: Settings, on_token: Callable[[str], None] | None) -> None:

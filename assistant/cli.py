@@ -136,6 +136,9 @@ def ask(
         str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env PAPERS_LLM_BASE_URL).")
     ] = None,
     extractive: Annotated[bool, typer.Option("--extractive", help="Answer extractively even with an LLM.")] = False,
+    fallback: Annotated[
+        bool, typer.Option("--fallback", help="If the LLM fails, answer extractively (and say so) instead of failing.")
+    ] = False,
     since: Annotated[str | None, typer.Option("--since", help="Only papers dated on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Only papers dated on or before YYYY-MM-DD.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Only papers from this input file name.")] = None,
@@ -154,7 +157,9 @@ def ask(
     def on_token(piece: str) -> None:
         out.print(piece, end="", markup=False, highlight=False)
 
-    result = _run(lambda: answer(question, settings, filters=filters, on_token=on_token if stream else None))
+    result = _run(
+        lambda: answer(question, settings, filters=filters, on_token=on_token if stream else None, fallback=fallback)
+    )
     if as_json:
         print_json(result.to_dict())
     else:

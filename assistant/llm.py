@@ -76,9 +76,9 @@ class ChatModel:
             response = self._client.chat.completions.create(
                 model=self.model, messages=messages, temperature=self.settings.temperature
             )
-        if not response.choices or response.choices[0].message is None:
-            raise PapersError(f"the LLM at {self.base_url} returned no completion", fix="check the server's logs")
-        return response.choices[0].message.content or ""
+            if not response.choices or response.choices[0].message is None:
+                raise PapersError(f"the LLM at {self.base_url} returned no completion", fix="check the server's logs")
+            return response.choices[0].message.content or ""
 
     def _errors(self):
         return _translate_errors(self.base_url, self.model, self.settings)
@@ -96,9 +96,14 @@ class _translate_errors:
     def __exit__(self, kind, exc, tb):
         import openai
 
+        url = self.base_url
+        if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)) and not isinstance(exc, PapersError):
+            raise PapersError(
+                f"the LLM at {url} returned a malformed response ({type(exc).__name__})",
+                fix="check that the base URL points to an OpenAI-compatible /v1 endpoint",
+            ) from None
         if exc is None or not isinstance(exc, openai.OpenAIError):
             return False
-        url = self.base_url
         if isinstance(exc, openai.AuthenticationError):
             raise PapersError(
                 f"the LLM at {url} rejected the API key (401)",

@@ -53,6 +53,8 @@ def source_line(n: int, title: str, date: str) -> str:
 
 def print_answer(result: Answer, streamed: bool = False) -> None:
     """The answer (unless it was already streamed), then the Sources list of cited papers."""
+    if result.fallback:
+        err.print(f"[yellow]note:[/yellow] the LLM failed ({escape(result.fallback)}); answering extractively instead")
     if result.mode == "extractive" and not result.abstained:
         out.print(f"[dim]{EXTRACTIVE_LABEL}[/dim]\n")
     if not streamed:

@@ -19,6 +19,7 @@ class FakeLLM:
         self.status = 200  # an error status to answer with instead
         self.fail_times: int | None = None  # fail only the first N requests (for retry tests)
         self.delay = 0.0
+        self.raw: bytes | None = None  # a malformed body to answer with (status 200)
         self.piece_delay = 0.0  # pause between streamed pieces (for cancel tests)
         self.requests: list[dict] = []
         self.headers: list[dict] = []
@@ -54,6 +55,13 @@ class FakeLLM:
                 failing = fake.status != 200 and (fake.fail_times is None or len(fake.requests) <= fake.fail_times)
                 if failing:
                     self._send(fake.status, {"error": {"message": "test failure", "type": "error", "code": None}})
+                    return
+                if fake.raw is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(fake.raw)))
+                    self.end_headers()
+                    self.wfile.write(fake.raw)
                     return
                 text = fake.reply(body) if callable(fake.reply) else fake.reply
                 if body.get("stream"):
