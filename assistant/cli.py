@@ -231,6 +231,26 @@ def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
 
 
 @app.command()
+def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Check Python and packages, the embedding model, prompts, the store, the LLM and the Chroma server."""
+    from assistant.doctor import run
+    from assistant.render import err, out, print_json
+
+    checks = run(_settings(ctx), None if as_json else lambda name: err.print(f"checking {name}…", highlight=False))
+    if as_json:
+        print_json([c.to_dict() for c in checks])
+    else:
+        for c in checks:
+            mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
+            out.print(f"{mark} {c.name}: ", end="", markup=True)
+            out.print(c.detail, markup=False)
+            if c.fix:
+                out.print(f"      fix: {c.fix}", markup=False)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
 def chat(
     ctx: typer.Context,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last conversation.")] = False,

@@ -200,7 +200,7 @@ def _bm25_baseline(store: Store) -> Callable[[str], list[str]]:
         tokens = [t for t in bm25_tokens([query])[0] if t in vocab]
         if not tokens:
             return []
-        docs, _ = retriever.retrieve([tokens], k=RANK_DEPTH, show_progress=False)
+        docs, _ = retriever.retrieve([tokens], k=min(RANK_DEPTH, len(papers)), show_progress=False)
         return [papers[d][0] for d in docs[0]]
 
     return search

@@ -33,6 +33,7 @@ _DAILY_BOILERPLATE = {
     "byAK and the research community",
 }
 _MAX_TITLE = 400  # characters; a longer "title" line is an abstract that lost its title
+_MAX_LINE = 1_000_000  # bytes; real abstracts are a few thousand characters, so a longer line is not a record
 
 
 class SourceError(Exception):
@@ -99,9 +100,14 @@ def parse_date(text: str) -> str:
 
 
 def _decode_lines(path: Path, data: bytes, problems: list[SourceError]) -> list[tuple[int, str | None]]:
-    """Lines with their numbers; a line that is not UTF-8 is reported and given as None."""
+    """Lines with their numbers; a line that is not UTF-8, or too long to be a record, is reported and None."""
     out: list[tuple[int, str | None]] = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
+        if len(raw) > _MAX_LINE:
+            size = f"{len(raw) / 1e6:.1f} MB"
+            problems.append(SourceError(path, f"line is {size}, over the 1 MB limit for one record; skipped", number))
+            out.append((number, None))
+            continue
         try:
             out.append((number, raw.decode("utf-8").rstrip("\r")))
         except UnicodeDecodeError as exc:

@@ -172,3 +172,31 @@ def test_no_input_crashes_the_readers(tmp_path_factory, data, fmt):
     path.write_bytes(data)
     result = read_file(path, fmt)
     assert all(isinstance(p, SourceError) for p in result.problems)
+
+
+def test_a_50_mb_line_is_reported_and_the_other_records_kept(tmp_path):
+    path = tmp_path / "huge.jsonl"
+    with path.open("w") as f:
+        f.write(json.dumps({"title": "Before", "abstract": "Fine."}) + "\n")
+        f.write(json.dumps({"title": "Huge", "abstract": "x" * 50_000_000}) + "\n")
+        f.write(json.dumps({"title": "After", "abstract": "Also fine."}) + "\n")
+    result = read_file(path)
+    assert [p.title for p in result.papers] == ["Before", "After"]
+    assert result.problems[0].line == 2 and "50.0 MB, over the 1 MB limit" in result.problems[0].message
+
+
+def test_a_folder_of_thousands_of_files_is_read_with_every_problem_named(tmp_path):
+    for i in range(3000):
+        folder = tmp_path / f"part{i % 7}"
+        folder.mkdir(exist_ok=True)
+        if i % 500 == 0:
+            (folder / f"p{i}.jsonl").write_text('{"title": "broken\n')
+        else:
+            (folder / f"p{i}.jsonl").write_text(
+                json.dumps({"title": f"Paper {i}", "abstract": f"Abstract {i}."}) + "\n"
+            )
+    report = IngestReport()
+    papers = read_papers([tmp_path], "auto", report)
+    assert len(papers) == 2994 and report.files == 3000
+    assert sorted(Path(p.file).name for p in report.problems) == sorted(f"p{i}.jsonl" for i in range(0, 3000, 500))
+    assert all(p.line == 1 for p in report.problems)
