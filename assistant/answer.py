@@ -172,7 +172,7 @@ def extractive(
         candidates += [(n, i, s) for i, s in enumerate(split_sentences(hit.abstract))]
     if not candidates:
         return "", {}
-    embedder = get_embedder(settings.embedding)
+    embedder = get_embedder(settings)
     vectors = embedder.embed([s for _, _, s in candidates])
     query = embedder.embed([focus])[0] if focus else np.asarray(retrieval.query_vector)
     similarity = vectors @ query

@@ -59,7 +59,17 @@ class EmbeddingSettings(_Group):
         default="local", description="local: all-MiniLM-L6-v2 on the CPU, offline; openai: an embeddings API."
     )
     model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
-    batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch.")
+    runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
+        default="onnx",
+        description="How the local model runs: onnx (ONNX Runtime fp32), onnx-int8 (quantised; its vectors "
+        "are recorded as all-MiniLM-L6-v2-int8) or torch (sentence-transformers).",
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="Where the ONNX export of the local model is cached (default: <store>/models)."
+    )
+    batch_size: int = Field(
+        default=16, ge=1, description="Texts per embedding batch (16 measured fastest on ONNX Runtime)."
+    )
     base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible embeddings API.")
     api_key: SecretStr | None = Field(
         default=None,

@@ -41,7 +41,7 @@ def _python() -> Check:
 def _embedding(settings: Settings) -> Check:
     from assistant.embeddings import get_embedder
 
-    embedder = get_embedder(settings.embedding)
+    embedder = get_embedder(settings)
     vector = embedder.embed(["a test sentence"])[0]
     return Check("embedding model", True, f"{embedder.name} loads and embeds ({len(vector)} dimensions)")
 
@@ -53,7 +53,7 @@ def _store(settings: Settings) -> Check:
     store = open_store(settings)
     if not store.exists():
         return Check("store", False, f"{store.where} holds no collection", "papers ingest PATH ... (or papers ingest)")
-    store.check_embedding(get_embedder(settings.embedding).name)
+    store.check_embedding(get_embedder(settings).name)
     store.check_chunking()
     index = store.bm25()
     papers = len(index.chunks_of) if index else 0

@@ -7,13 +7,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from assistant.config import EmbeddingSettings
+from assistant.config import EmbeddingSettings, Settings
 from assistant.errors import PapersError
 
 if TYPE_CHECKING:
     import numpy as np
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json); longer texts are truncated
 
 
 class Embedder(Protocol):
@@ -77,6 +78,100 @@ class LocalEmbedder:
         ).astype("float32")
 
 
+def _export_onnx(folder: Path, quantized: bool) -> Path:
+    """Export the installed weights to ONNX once (int8: dynamic quantisation of that export); atomic writes."""
+    fp32 = folder / "model.onnx"
+    if not fp32.exists():
+        import torch
+        from transformers import AutoModel
+
+        class _Encoder(torch.nn.Module):  # keyword call: BertModel.forward's positional order changed in v5
+            def __init__(self, model):
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+                return out.last_hidden_state
+
+        folder.mkdir(parents=True, exist_ok=True)
+        model = _Encoder(AutoModel.from_pretrained(str(local_model_path())).eval())
+        ids = torch.ones(2, 16, dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        tmp = fp32.with_suffix(f".tmp{os.getpid()}")
+        torch.onnx.export(
+            model,
+            (ids, ids, torch.zeros_like(ids)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: axes for n in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+            opset_version=17,
+            dynamo=False,
+        )
+        os.replace(tmp, fp32)
+    if not quantized:
+        return fp32
+    int8 = folder / "model-int8.onnx"
+    if not int8.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = int8.with_suffix(f".tmp{os.getpid()}")
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        os.replace(tmp, int8)
+    return int8
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 on ONNX Runtime, with mean pooling as sentence-transformers does it.
+
+    Written here (not sentence-transformers' ONNX backend) because that needs optimum and the Hugging Face
+    hub; this exports from the installed weights offline. Texts are tokenised at once (Rust, parallel), sorted
+    by length and batched so padding is minimal; measured in evals/bench/README.md.
+    """
+
+    def __init__(self, cache: Path, quantized: bool, batch_size: int = 64):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = LOCAL_MODEL + ("-int8" if quantized else "")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        options.log_severity_level = 3
+        path = _export_onnx(cache / LOCAL_MODEL, quantized)
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(local_model_path() / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._batch_size = batch_size
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        encodings = self._tokenizer.encode_batch(texts)
+        lengths = np.array([len(e.ids) for e in encodings])
+        out = np.empty((len(texts), self.dimension), dtype="float32")
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype="int64")
+            mask = np.zeros((len(rows), width), dtype="int64")
+            for i, row in enumerate(rows):
+                ids[i, : lengths[row]] = encodings[row].ids
+                mask[i, : lengths[row]] = 1
+            hidden = self._session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
+            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True).clip(min=1)
+            out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
+        return out
+
+
 class OpenAIEmbedder:
     """Any OpenAI-compatible /v1/embeddings endpoint."""
 
@@ -117,18 +212,32 @@ class OpenAIEmbedder:
         return matrix
 
 
+def embedder_name(settings: Settings) -> str:
+    """The name the embedder records in the collection, without loading it."""
+    if settings.embedding.backend == "local" and settings.embedding.runtime == "onnx-int8":
+        return LOCAL_MODEL + "-int8"
+    return settings.embedding.model
+
+
 @functools.cache
-def _cached_local(batch_size: int) -> LocalEmbedder:
-    return LocalEmbedder(batch_size)
+def _cached_local(runtime: str, batch_size: int, cache: Path) -> Embedder:
+    if runtime == "torch":
+        return LocalEmbedder(batch_size)
+    return OnnxEmbedder(cache, quantized=runtime == "onnx-int8", batch_size=batch_size)
 
 
-def get_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The embedder the settings name; the local model is loaded once per process."""
-    if settings.backend == "local":
-        if settings.model != LOCAL_MODEL:
+def get_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name; the local model is loaded once per process.
+
+    The ONNX export is cached in <store>/models/ (made on first use, in about two seconds).
+    """
+    embedding: EmbeddingSettings = settings.embedding
+    if embedding.backend == "local":
+        if embedding.model != LOCAL_MODEL:
             raise PapersError(
-                f"the local backend only has {LOCAL_MODEL}, not '{settings.model}'",
-                fix=f"unset PAPERS_EMBED_MODEL, or use PAPERS_EMBED_BACKEND=openai for '{settings.model}'",
+                f"the local backend only has {LOCAL_MODEL}, not '{embedding.model}'",
+                fix=f"unset PAPERS_EMBED_MODEL, or use PAPERS_EMBED_BACKEND=openai for '{embedding.model}'",
             )
-        return _cached_local(settings.batch_size)
-    return OpenAIEmbedder(settings)
+        cache = embedding.cache_dir or settings.store.path / "models"
+        return _cached_local(embedding.runtime, embedding.batch_size, cache)
+    return OpenAIEmbedder(embedding)

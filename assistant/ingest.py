@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.config import Settings, bundled_corpus_files
-from assistant.embeddings import get_embedder, model_tokenizer
+from assistant.embeddings import embedder_name, get_embedder, model_tokenizer
 from assistant.errors import PapersError
 from assistant.sources import Format, Paper, SourceError, iter_input_files, read_file
 from assistant.store import Store, open_store
@@ -126,7 +126,7 @@ def ingest(
     with store.write_lock():
         if rebuild:
             store.reset()
-        store.check_embedding(settings.embedding.model)
+        store.check_embedding(embedder_name(settings))
         store.check_chunking()
         splitter = _splitter(settings)
         chunked = [chunk_paper(p, splitter) for p in papers]
@@ -151,7 +151,7 @@ def ingest(
 def _write(todo: list[list[Chunk]], settings: Settings, store: Store, report: IngestReport, progress) -> None:
     from llama_index.core.schema import TextNode
 
-    embedder = get_embedder(settings.embedding)
+    embedder = get_embedder(settings)
     if store.collection is None:
         store.create(embedder.name, embedder.dimension)
     store.check_embedding(embedder.name, embedder.dimension)

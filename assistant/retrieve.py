@@ -189,7 +189,7 @@ def retrieve(
     store = store or open_store(settings)
     cfg = settings.retrieval
     top_k = top_k or cfg.top_k
-    embedder = get_embedder(settings.embedding)
+    embedder = get_embedder(settings)
     store.check_embedding(embedder.name)
     vector = embedder.embed([question])[0]
     index = store.bm25()

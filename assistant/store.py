@@ -112,8 +112,8 @@ class Store:
                 f"the store at {self.where} was built with embedding model '{built_with[0]}' "
                 f"({built_with[1]} dimensions) but the settings use '{embed_model}'"
                 + (f" ({embed_dim} dimensions)" if embed_dim else ""),
-                fix=f"run `papers ingest --rebuild` to re-embed with '{embed_model}', "
-                f"or set PAPERS_EMBED_MODEL={built_with[0]}",
+                fix=f"run `papers ingest --rebuild` to re-embed with '{embed_model}', or set PAPERS_EMBED_MODEL "
+                "and PAPERS_EMBED_RUNTIME back to what built the store",
             )
 
     def check_chunking(self) -> None:

@@ -17,12 +17,19 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 _OUTSIDE = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 
 
+@pytest.fixture(scope="session")
+def _model_cache(tmp_path_factory) -> Path:
+    """One ONNX export of the local model for the whole run (a user's store keeps its own in models/)."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
+def _isolated(monkeypatch, tmp_path, _model_cache):
     for name in list(os.environ):
         if name.startswith("PAPERS_") or name in _OUTSIDE:
             monkeypatch.delenv(name)
     monkeypatch.setenv("PAPERS_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("PAPERS_EMBED_CACHE_DIR", str(_model_cache))
 
 
 def make_settings(store: Path, **llm) -> Settings:
@@ -34,10 +41,11 @@ def make_settings(store: Path, **llm) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def first_run(tmp_path_factory):
+def first_run(tmp_path_factory, _model_cache):
     """`papers ask` on an empty store: ingests the bundled corpus, then answers. Shared by read-only tests."""
     store = tmp_path_factory.mktemp("bundled") / "store"
     env = {name: None for name in os.environ if name.startswith("PAPERS_") or name in _OUTSIDE}
+    env["PAPERS_EMBED_CACHE_DIR"] = str(_model_cache)
     result = CliRunner().invoke(
         app,
         [

@@ -1,0 +1,52 @@
+"""The ONNX Runtime embedder agrees with sentence-transformers; int8 keeps the same top papers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from assistant.embeddings import LocalEmbedder, get_embedder
+from assistant.ingest import ingest
+from assistant.retrieve import retrieve
+from tests.conftest import SMALL_CORPUS, make_settings, write_jsonl
+
+TEXTS = [c["title"] + "\n" + c["abstract"] for c in SMALL_CORPUS] + [
+    "short query",
+    "How do you find cracked solar panels from drones?",
+    "A much longer passage about training graph neural networks with two billion parameters " * 6,
+]
+
+
+def test_onnx_fp32_matches_sentence_transformers(tmp_path):
+    onnx = get_embedder(make_settings(tmp_path / "s").updated(embedding={"runtime": "onnx"}))
+    reference = LocalEmbedder().embed(TEXTS)
+    vectors = onnx.embed(TEXTS)
+    assert vectors.shape == reference.shape == (len(TEXTS), 384)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= 0.99
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # batching and length sorting do not change a text's vector
+    assert np.allclose(onnx.embed(TEXTS[:1])[0], vectors[0], atol=1e-5)
+
+
+def test_int8_store_finds_the_same_top_papers_and_refuses_fp32_queries(tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", SMALL_CORPUS)
+    questions = ["cracked solar panels from drones", "whale song units from hydrophones", "recompute activations"]
+    tops = {}
+    for runtime in ("onnx", "onnx-int8"):
+        settings = make_settings(tmp_path / runtime).updated(embedding={"runtime": runtime})
+        ingest([corpus], settings)
+        tops[runtime] = [retrieve(q, settings, mode="dense").hits[0].title for q in questions]
+    assert tops["onnx-int8"] == tops["onnx"]
+    mixed = CliRunner().invoke(app, ["--store", str(tmp_path / "onnx-int8"), "search", "solar"])
+    assert mixed.exit_code == 1
+    assert "all-MiniLM-L6-v2-int8" in mixed.output and "PAPERS_EMBED_RUNTIME" in mixed.output
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_torch_and_onnx_stores_are_interchangeable(tmp_path, runtime):
+    """fp32 ONNX and sentence-transformers vectors agree, so they share the model name and the store."""
+    settings = make_settings(tmp_path / "s").updated(embedding={"runtime": runtime})
+    assert get_embedder(settings).name == "all-MiniLM-L6-v2"
