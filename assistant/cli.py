@@ -94,7 +94,8 @@ def ingest(
     progress_state: dict = {}
 
     def track(stage, done, total):
-        progress_state.update(done=done, total=total)
+        if stage == "embed":
+            progress_state.update(done=done, total=total)
         if bar:
             bar(stage, done, total)
 
@@ -103,7 +104,7 @@ def ingest(
             report: IngestReport = _run(lambda: run_ingest(paths, settings, fmt, rebuild, track))  # type: ignore[arg-type]
     except KeyboardInterrupt:
         done, total = progress_state.get("done", 0), progress_state.get("total", "?")
-        err.print(f"Interrupted: {done} of {total} new papers were written. Run the same command again to finish.")
+        err.print(f"Interrupted: {done} of {total} papers are in the store. Run the same command again to finish.")
         raise typer.Exit(130) from None
     for problem in report.problems:
         err.print(f"[yellow]skipped:[/yellow] {problem}", markup=True, highlight=False)

@@ -128,17 +128,8 @@ def ingest(
             store.reset()
         store.check_embedding(embedder_name(settings))
         store.check_chunking()
-        splitter = _splitter(settings)
-        chunked = [chunk_paper(p, splitter) for p in papers]
-        if store.collection is not None:
-            present = store.existing_ids([chunks[-1].id for chunks in chunked])
-            todo = [chunks for chunks in chunked if chunks[-1].id not in present]
-        else:
-            todo = chunked
-        report.present = len(chunked) - len(todo)
-        if todo:
-            _write(todo, settings, store, report, progress)
-        if todo or (store.bm25_stale()):
+        written = _write(papers, settings, store, report, progress)
+        if written or store.bm25_stale():
             if progress:
                 progress("index", 0, 1)
             store.rebuild_bm25()
@@ -148,29 +139,42 @@ def ingest(
     return report
 
 
-def _write(todo: list[list[Chunk]], settings: Settings, store: Store, report: IngestReport, progress) -> None:
+def _write(papers: list[Paper], settings: Settings, store: Store, report: IngestReport, progress) -> int:
+    """Chunk, skip what is stored, embed and write, one batch of papers at a time (memory stays flat).
+
+    A paper counts as stored when its last chunk is: chunks are written in order, so an interrupted run
+    leaves whole papers plus at most one batch that the next run writes again under the same ids.
+    """
     from llama_index.core.schema import TextNode
 
-    embedder = get_embedder(settings)
-    if store.collection is None:
-        store.create(embedder.name, embedder.dimension)
-    store.check_embedding(embedder.name, embedder.dimension)
-    vector_store = store.vector_store()
-    total = len(todo)
+    splitter = _splitter(settings)
+    embedder = vector_store = None
+    total = len(papers)
     if progress:
         progress("embed", 0, total)
     for start in range(0, total, BATCH_PAPERS):
-        batch = [chunk for chunks in todo[start : start + BATCH_PAPERS] for chunk in chunks]
-        vectors = embedder.embed([c.embed_text for c in batch])
-        nodes = [
-            TextNode(id_=c.id, text=c.text, metadata=c.metadata, embedding=vector.tolist())
-            for c, vector in zip(batch, vectors, strict=True)
-        ]
-        vector_store.add(nodes)
-        report.new += min(BATCH_PAPERS, total - start)
-        report.chunks += len(batch)
+        chunked = [chunk_paper(p, splitter) for p in papers[start : start + BATCH_PAPERS]]
+        present = store.existing_ids([c[-1].id for c in chunked]) if store.collection is not None else set()
+        todo = [chunk for chunks in chunked if chunks[-1].id not in present for chunk in chunks]
+        report.present += len(present)
+        if todo:
+            if embedder is None:
+                embedder = get_embedder(settings)
+                if store.collection is None:
+                    store.create(embedder.name, embedder.dimension)
+                store.check_embedding(embedder.name, embedder.dimension)
+                vector_store = store.vector_store()
+            vectors = embedder.embed([c.embed_text for c in todo])
+            nodes = [
+                TextNode(id_=c.id, text=c.text, metadata=c.metadata, embedding=vector.tolist())
+                for c, vector in zip(todo, vectors, strict=True)
+            ]
+            vector_store.add(nodes)
+            report.new += len(chunked) - len(present)
+            report.chunks += len(todo)
         if progress:
-            progress("embed", report.new, total)
+            progress("embed", min(start + BATCH_PAPERS, total), total)
+    return report.new
 
 
 def ensure_ingested(settings: Settings, progress: Progress | None = None) -> IngestReport | None:
