@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -84,6 +85,10 @@ def _export_onnx(folder: Path, quantized: bool) -> Path:
     if not fp32.exists():
         import torch
         from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
 
         class _Encoder(torch.nn.Module):  # keyword call: BertModel.forward's positional order changed in v5
             def __init__(self, model):
@@ -99,27 +104,36 @@ def _export_onnx(folder: Path, quantized: bool) -> Path:
         ids = torch.ones(2, 16, dtype=torch.long)
         axes = {0: "batch", 1: "tokens"}
         tmp = fp32.with_suffix(f".tmp{os.getpid()}")
-        torch.onnx.export(
-            model,
-            (ids, ids, torch.zeros_like(ids)),
-            str(tmp),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={n: axes for n in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
-            opset_version=17,
-            dynamo=False,
-        )
+        with warnings.catch_warnings():  # the exporter's notes on opset details are not for users
+            warnings.simplefilter("ignore")
+            _torch_export(torch, model, ids, axes, tmp)
         os.replace(tmp, fp32)
     if not quantized:
         return fp32
     int8 = folder / "model-int8.onnx"
     if not int8.exists():
+        import logging
+
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         tmp = int8.with_suffix(f".tmp{os.getpid()}")
+        logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic logs advice on the root logger
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
         os.replace(tmp, int8)
     return int8
+
+
+def _torch_export(torch, model, ids, axes, tmp: Path) -> None:
+    torch.onnx.export(
+        model,
+        (ids, ids, torch.zeros_like(ids)),
+        str(tmp),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["last_hidden_state"],
+        dynamic_axes={n: axes for n in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+        opset_version=17,
+        dynamo=False,
+    )
 
 
 class OnnxEmbedder:

@@ -274,7 +274,7 @@ class Report:
 def configuration(settings: Settings) -> dict:
     """The settings that shape results (secrets left out), so two reports can be compared."""
     return {
-        "embedding": settings.embedding.model_dump(exclude={"api_key"}),
+        "embedding": settings.embedding.model_dump(mode="json", exclude={"api_key", "cache_dir"}),
         "chunking": settings.chunking.model_dump(),
         "retrieval": settings.retrieval.model_dump(),
         "llm": {
