@@ -133,3 +133,13 @@ def test_auth_token_is_sent_and_a_rejected_token_is_not_printed(tmp_path, monkey
     assert "Bearer tok-very-secret" in seen
     assert result.exit_code == 1 and "token" in result.output.lower()
     assert "tok-very-secret" not in result.output
+
+
+def test_doctor_checks_the_chroma_server(chroma_server, tmp_path):
+    result = CliRunner().invoke(app, ["--chroma-url", chroma_server, "--store", str(tmp_path), "doctor", "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["Chroma server"]["ok"] and chroma_server in checks["Chroma server"]["detail"]
+    down = CliRunner().invoke(app, ["--chroma-url", f"http://127.0.0.1:{_free_port()}", "doctor", "--json"])
+    assert down.exit_code == 1
+    failed = {c["name"]: c for c in json.loads(down.stdout)}
+    assert not failed["Chroma server"]["ok"] and "chroma run" in failed["Chroma server"]["fix"]
