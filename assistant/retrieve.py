@@ -111,11 +111,11 @@ def dense_search(store: Store, vector, k: int, filters: Filters | None = None) -
     Queried with chromadb directly (writes go through llama-index's ChromaVectorStore): importing
     llama-index costs 1.8 s of a cold `papers search` (measured with pyinstrument), the query itself the same.
     """
-    if store.collection is None or store.count() == 0:
+    if store.collection is None:
         return []
     got = store.collection.query(
         query_embeddings=[vector.tolist()],
-        n_results=min(k, store.count()),
+        n_results=k,
         where=_chroma_where(filters),
         include=["documents", "distances"],
     )
@@ -153,18 +153,21 @@ def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float
     if index is None or not terms:
         return {}
     n_rows = len(index.chunk_ids)
-    weights: dict[str, float] = {}
-    present: dict[str, set[str]] = {}
-    scores = index.retriever.scores  # bm25s' CSC matrix: a term's column lists the rows that contain it
+    scores = index.retriever.scores  # bm25s' CSC matrix: a term's column lists the (sorted) rows holding it
+    paper_rows = {pid: np.asarray(index.chunks_of.get(pid, []), dtype=scores["indices"].dtype) for pid in papers}
+    covered = dict.fromkeys(papers, 0.0)
+    total = 0.0
     for term in terms:
-        rows = np.array([], int)
+        rows = np.array([], dtype=scores["indices"].dtype)
         if term in index.vocab:
             tid = index.retriever.vocab_dict[term]
             rows = scores["indices"][scores["indptr"][tid] : scores["indptr"][tid + 1]]
-        weights[term] = math.log((n_rows + 1) / (len(rows) + 0.5))
-        present[term] = {index.chunk_ids[r].rsplit(":", 1)[0] for r in rows} if len(rows) < n_rows else set(papers)
-    total = sum(weights.values()) or 1.0
-    return {pid: sum(w for t, w in weights.items() if pid in present[t]) / total for pid in papers}
+        weight = math.log((n_rows + 1) / (len(rows) + 0.5))
+        total += weight
+        for pid, own in paper_rows.items():
+            if len(rows) and len(own) and np.isin(own, rows, assume_unique=True).any():
+                covered[pid] += weight
+    return {pid: value / (total or 1.0) for pid, value in covered.items()}
 
 
 def _ranks(values: dict[str, float]) -> dict[str, int]:
