@@ -64,7 +64,7 @@ class Answer:
             "uncited": self.uncited,
             "standalone_question": self.standalone_question,
             "fallback": self.fallback,
-            "timings": {k: round(v * 1000, 1) for k, v in self.timings.items()},
+            "timings": {f"{k}_ms": round(v * 1000, 1) for k, v in self.timings.items()},
         }
 
 
