@@ -126,3 +126,17 @@ def test_near_miss_question_abstains_although_a_paper_looks_close(corpus_setting
     result = answer(question, corpus_settings)
     assert result.abstained and result.text == CANNOT_ANSWER and result.citations == []
     assert result.sources[0].coverage < corpus_settings.retrieval.coverage_threshold
+
+
+def test_offline_condense_joins_only_questions_that_refer_back(tmp_path):
+    from assistant.answer import condense
+
+    settings = make_settings(tmp_path / "s")
+    history = ["Tell me about Orca-Math and grade school math."]
+    assert (
+        condense("How many parameters does it have?", history, settings)
+        == f"{history[0]} How many parameters does it have?"
+    )
+    assert condense("And the dataset?", history, settings).startswith(history[0])  # three words or fewer
+    new_topic = "Which paper trains LLMs with a 2048K context length?"
+    assert condense(new_topic, history, settings) == new_topic
