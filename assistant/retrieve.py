@@ -7,6 +7,7 @@ happens here.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,18 @@ def dense_search(store: Store, vector, k: int, filters: Filters | None = None) -
 _QUESTION_WORDS = "paper papers study work article propose introduce describe tell explain use method approach show"
 
 
+@functools.cache
+def _question_stop_words() -> tuple[list[str], frozenset[str]]:
+    """bm25s' larger English stop list plus the question words, and the question words stemmed."""
+    import bm25s
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    from assistant.store import _stemmer
+
+    stemmed = bm25s.tokenize([_QUESTION_WORDS], stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
+    return list(STOPWORDS_EN_PLUS) + _QUESTION_WORDS.split(), frozenset(stemmed)
+
+
 def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float]:
     """For each paper, the share of the question's content words found in it, each word weighted by its IDF.
 
@@ -140,16 +153,15 @@ def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float
     """
     import bm25s
     import numpy as np
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     from assistant.store import _stemmer
 
     index = store.bm25()
-    stop = list(STOPWORDS_EN_PLUS) + _QUESTION_WORDS.split()
+    stop, stemmed_stop = _question_stop_words()
     terms = set(
         bm25s.tokenize([question], stopwords=stop, stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
     )
-    terms -= set(bm25s.tokenize([_QUESTION_WORDS], stemmer=_stemmer(), return_ids=False, show_progress=False)[0])
+    terms -= stemmed_stop
     if index is None or not terms:
         return {}
     n_rows = len(index.chunk_ids)

@@ -44,7 +44,7 @@ class BM25Index:
             self.chunks_of.setdefault(cid.rsplit(":", 1)[0], []).append(row)
 
 
-def _stemmer():
+def _stemmer():  # a new one per call: PyStemmer objects are not safe to share between threads
     import Stemmer
 
     return Stemmer.Stemmer("english")
