@@ -67,9 +67,7 @@ class EmbeddingSettings(_Group):
     cache_dir: Path | None = Field(
         default=None, description="Where the ONNX export of the local model is cached (default: <store>/models)."
     )
-    batch_size: int = Field(
-        default=16, ge=1, description="Texts per embedding batch (16 measured fastest on ONNX Runtime)."
-    )
+    batch_size: int = Field(default=16, ge=1, description="Texts per embedding batch.")
     base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible embeddings API.")
     api_key: SecretStr | None = Field(
         default=None,
