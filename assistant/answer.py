@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant.config import Settings
 from assistant.embeddings import get_embedder
+from assistant.errors import PapersError
 from assistant.retrieve import Filters, Hit, Retrieval, retrieve
 from assistant.store import Store, open_store
 
@@ -274,8 +275,6 @@ def answer(
     history: the conversation's earlier user turns; prefer: the paper ids the conversation cited last.
     fallback: when the LLM fails, answer extractively and say why in Answer.fallback instead of raising.
     """
-    from assistant.errors import PapersError
-
     store = store or open_store(settings)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -362,8 +361,6 @@ def _generate(result: Answer, settings: Settings, on_token: Callable[[str], None
     result.removed_markers = stream.removed
     text = text.strip()
     if not text:
-        from assistant.errors import PapersError
-
         raise PapersError(f"the LLM at {model.base_url} returned an empty answer", fix="try again or another model")
     result.text = text
     result.abstained = text.startswith(CANNOT_ANSWER.rstrip("."))

@@ -20,6 +20,13 @@ HELP = (
     "the bundled sample corpus."
 )
 
+# LLM options shared by `ask` and `chat`
+_Model = Annotated[str | None, typer.Option("--model", help="LLM model (env PAPERS_LLM_MODEL).")]
+_BaseUrl = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env PAPERS_LLM_BASE_URL).")
+]
+_Extractive = Annotated[bool, typer.Option("--extractive", help="Answer extractively even with an LLM.")]
+
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich", add_completion=False)
 
 
@@ -132,11 +139,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
     top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, help="Papers to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
-    model: Annotated[str | None, typer.Option("--model", help="LLM model (env PAPERS_LLM_MODEL).")] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env PAPERS_LLM_BASE_URL).")
-    ] = None,
-    extractive: Annotated[bool, typer.Option("--extractive", help="Answer extractively even with an LLM.")] = False,
+    model: _Model = None,
+    base_url: _BaseUrl = None,
+    extractive: _Extractive = False,
     fallback: Annotated[
         bool, typer.Option("--fallback", help="If the LLM fails, answer extractively (and say so) instead of failing.")
     ] = False,
@@ -257,11 +262,9 @@ def chat(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last conversation.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List saved conversations and exit.")] = False,
     open_id: Annotated[str | None, typer.Option("--open", help="Reopen the saved conversation with this id.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="LLM model (env PAPERS_LLM_MODEL).")] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (env PAPERS_LLM_BASE_URL).")
-    ] = None,
-    extractive: Annotated[bool, typer.Option("--extractive", help="Answer extractively even with an LLM.")] = False,
+    model: _Model = None,
+    base_url: _BaseUrl = None,
+    extractive: _Extractive = False,
     export_dir: Annotated[
         Path | None, typer.Option("--export-dir", help="Folder for exported chats (default: the current folder).")
     ] = None,
