@@ -154,6 +154,32 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if len(p) > 20]
 
 
+_PLURAL = re.compile(
+    r"\b(which|what|any|list|name|other|some|several|all|the)\s+((?!(paper|work|study|article)\b)\w+\s+)?"
+    r"(papers|works|studies|articles)\b",
+    re.IGNORECASE,
+)
+_SINGULAR = re.compile(
+    r"\b(which|what|a|one|the|is there an?y?)\s+(paper|work|study|article|method|approach|framework|technique)\b"
+    r"|^\s*paper\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"[A-Za-z0-9][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]{2,}")  # words with capitals or digits
+
+
+def papers_wanted(question: str, hits: list[Hit]) -> int:
+    """How many papers an extractive answer may quote: one when the question asks for one paper ("which
+    paper ...", "is there a paper ...") or names the top paper ("What does the Curse of Depth paper ..."),
+    up to three when it asks for papers in the plural or gives no cue."""
+    if _PLURAL.search(question):
+        return 3
+    if _SINGULAR.search(question):
+        return 1
+    title_words = {w.lower() for w in re.findall(r"[\w-]+", hits[0].title)} if hits else set()
+    names = [w for w in _NAME.findall(question)[1:] if len(w) > 2]  # the first word is capitalised anyway
+    return 1 if any(w.lower() in title_words for w in names) else 3
+
+
 def extractive(
     retrieval: Retrieval, settings: Settings, max_papers: int = 3, focus: str | None = None
 ) -> tuple[str, dict[int, str]]:
@@ -182,12 +208,12 @@ def extractive(
     per_paper: dict[int, int] = {}
     for idx in np.argsort(-similarity):
         n = candidates[idx][0]
-        limit = 2 if n == 1 else 1
+        limit = (2 if max_papers > 1 else 3) if n == 1 else 1
         if per_paper.get(n, 0) >= limit or (n > 1 and similarity[idx] < best - 0.12):
             continue
         chosen.append(int(idx))
         per_paper[n] = per_paper.get(n, 0) + 1
-        if len(chosen) == 4:
+        if len(chosen) == 4 or (max_papers == 1 and len(chosen) == 3):
             break
     chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
     lines = [f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen]
@@ -321,7 +347,8 @@ def answer(
 
 
 def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: str | None, on_token) -> None:
-    text, passages = extractive(retrieval, settings, focus=focus)
+    wanted = papers_wanted(result.question, retrieval.hits)
+    text, passages = extractive(retrieval, settings, max_papers=wanted, focus=focus)
     result.mode, result.text, result.abstained = "extractive", text or CANNOT_ANSWER, not text
     result.citations = _citations(text, retrieval.hits, passages)
     if on_token:

@@ -219,7 +219,7 @@ def stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
         size = sum(f.stat().st_size for f in store.path.rglob("*") if f.is_file()) if store.path.exists() else 0
         return {
             "store": store.where,
-            "papers": len(index.chunks_of) if index else 0,
+            "papers": len(index.paper_ids) if index else 0,
             "chunks": store.count(),
             "embedding_model": info.get("embed_model"),
             "embedding_dimension": info.get("embed_dim"),

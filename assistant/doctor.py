@@ -56,7 +56,7 @@ def _store(settings: Settings) -> Check:
     store.check_embedding(get_embedder(settings).name)
     store.check_chunking()
     index = store.bm25()
-    papers = len(index.chunks_of) if index else 0
+    papers = len(index.paper_ids) if index else 0
     return Check("store", True, f"{store.where}: {papers} papers, {store.count()} chunks, model and chunking match")
 
 

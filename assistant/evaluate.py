@@ -180,7 +180,7 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
 def _papers(store: Store) -> list[tuple[str, str]]:
     """(title, abstract) of every paper in the store, from each paper's first chunk."""
     index = store.bm25()
-    ids = [f"{pid}:0" for pid in (index.chunks_of if index else {})]
+    ids = [f"{pid}:0" for pid in (index.paper_ids if index else [])]
     out = []
     for start in range(0, len(ids), 5000):
         for _, meta in store.get_chunks(ids[start : start + 5000]).values():

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma, through llama-index) and BM25 chunk rankings, grouped by paper, fused by RRF.
+"""Hybrid retrieval: a dense ranking of chunks (Chroma) grouped by paper and a BM25 ranking of whole papers, fused by RRF.
 
 Grouping before fusing means a paper counts once per ranking (at its best chunk), so one paper's many
 chunks cannot crowd the others out. Chroma's own hybrid search exists only on hosted Chroma, so the fusion
@@ -95,7 +95,7 @@ def _bm25_mask(store: Store, filters: Filters | None):
     index = store.bm25()
     if index is None:
         return None
-    keep = np.ones(len(index.chunk_ids), dtype="float32")
+    keep = np.ones(len(index.paper_ids), dtype="float32")
     for i, (date_iso, source) in enumerate(zip(index.date_iso, index.sources, strict=True)):
         if (filters.since and (not date_iso or date_iso < filters.since)) or (
             filters.until and (not date_iso or date_iso > filters.until)
@@ -164,9 +164,9 @@ def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float
     terms -= stemmed_stop
     if index is None or not terms:
         return {}
-    n_rows = len(index.chunk_ids)
+    n_rows = len(index.paper_ids)
     scores = index.retriever.scores  # bm25s' CSC matrix: a term's column lists the (sorted) rows holding it
-    paper_rows = {pid: np.asarray(index.chunks_of.get(pid, []), dtype=scores["indices"].dtype) for pid in papers}
+    paper_rows = {pid: index.row_of[pid] for pid in papers if pid in index.row_of}
     covered = dict.fromkeys(papers, 0.0)
     total = 0.0
     for term in terms:
@@ -176,8 +176,9 @@ def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float
             rows = scores["indices"][scores["indptr"][tid] : scores["indptr"][tid + 1]]
         weight = math.log((n_rows + 1) / (len(rows) + 0.5))
         total += weight
-        for pid, own in paper_rows.items():
-            if len(rows) and len(own) and np.isin(own, rows, assume_unique=True).any():
+        for pid, row in paper_rows.items():
+            position = np.searchsorted(rows, row)
+            if position < len(rows) and rows[position] == row:
                 covered[pid] += weight
     return {pid: value / (total or 1.0) for pid, value in covered.items()}
 
@@ -199,8 +200,8 @@ def retrieve(
 ) -> Retrieval:
     """The top papers for a question, best first.
 
-    Candidates are the papers of the dense top chunks and the BM25 top chunks. Every candidate then gets
-    both scores (its best chunk's cosine and its best chunk's BM25 score), so reciprocal rank fusion ranks
+    Candidates are the papers of the dense top chunks and the BM25 top papers. Every candidate then gets
+    both scores (its best chunk's cosine and its BM25 score), so reciprocal rank fusion ranks
     all of them on both lists; a paper found by only one retriever is not penalised for being absent.
     `prefer` (paper ids, most relevant first: the papers a conversation cited last) is a third ranked list
     in the fusion, so a follow-up stays on the paper under discussion unless both retrievers agree elsewhere.
@@ -228,32 +229,27 @@ def retrieve(
     prefer = [
         pid
         for pid in (prefer or [])
-        if mode == "hybrid" and index.chunks_of.get(pid) and (mask is None or mask[index.chunks_of[pid][0]])
+        if mode == "hybrid" and pid in index.row_of and (mask is None or mask[index.row_of[pid]])
     ]
     candidates = list(
         dict.fromkeys(
             [cid.rsplit(":", 1)[0] for cid in cosine]
-            + [index.chunk_ids[r].rsplit(":", 1)[0] for r in bm25_top]
+            + [index.paper_ids[r] for r in bm25_top]
             + prefer
         )
     )
     # cosines for the candidates' chunks the dense search did not return
-    missing = [
-        index.chunk_ids[r]
-        for pid in candidates
-        for r in index.chunks_of.get(pid, [])
-        if index.chunk_ids[r] not in cosine
-    ]
+    missing = [cid for pid in candidates for cid in index.chunk_ids(pid) if cid not in cosine]
     for cid, emb in store.get_embeddings(missing).items():
         cosine[cid] = float(emb @ vector)
     best_cos: dict[str, float] = {}
     best_bm25: dict[str, float] = {}
     chunk_order: dict[str, list[tuple[float, str]]] = {}
     for pid in candidates:
-        rows = index.chunks_of.get(pid, [])
-        cids = [index.chunk_ids[r] for r in rows]
+        cids = index.chunk_ids(pid)
         best_cos[pid] = max((cosine.get(c, -1.0) for c in cids), default=-1.0)
-        best_bm25[pid] = max((float(bm25[r]) for r in rows), default=0.0) if bm25 is not None else 0.0
+        row = index.row_of.get(pid)
+        best_bm25[pid] = float(bm25[row]) if bm25 is not None and row is not None else 0.0
         chunk_order[pid] = sorted(((cosine.get(c, -1.0), c) for c in cids), reverse=True)
 
     dense_rank, bm25_rank = _ranks(best_cos), _ranks(best_bm25)

@@ -114,7 +114,7 @@ def _check_complete(store: Path) -> None:
     assert len(chunks) == PAPERS
     assert all(chunks[p] == set(range(expected[p])) for p in chunks)
     assert len(got["ids"]) == len(set(got["ids"]))
-    assert not s.bm25_stale() and len(s.bm25().chunks_of) == PAPERS
+    assert not s.bm25_stale() and len(s.bm25().paper_ids) == PAPERS
 
 
 def test_kill_9_mid_ingest_then_rerun_completes_with_each_paper_once(tmp_path):

@@ -84,7 +84,7 @@ class ChatScreen(Screen):
             ensure_ingested(self.settings, progress)
             store = open_store(self.settings)
             index = store.bm25()
-            papers = len(index.chunks_of) if index else 0
+            papers = len(index.paper_ids) if index else 0
         except PapersError as exc:
             self.app.call_from_thread(self._error, exc)
             self.app.call_from_thread(setattr, status, "activity", "")
