@@ -60,9 +60,10 @@ class EmbeddingSettings(_Group):
     )
     model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
     runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
-        default="onnx",
-        description="How the local model runs: onnx (ONNX Runtime fp32), onnx-int8 (quantised; its vectors "
-        "are recorded as all-MiniLM-L6-v2-int8) or torch (sentence-transformers).",
+        default="onnx-int8",
+        description="How the local model runs: onnx-int8 (ONNX Runtime, per-channel int8 weights, 1.5x faster "
+        "than fp32; vectors recorded as all-MiniLM-L6-v2-int8-pc), onnx (fp32) or torch (sentence-transformers; "
+        "fp32 stores work with either).",
     )
     cache_dir: Path | None = Field(
         default=None, description="Where the ONNX export of the local model is cached (default: <store>/models)."

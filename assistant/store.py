@@ -123,8 +123,7 @@ class Store:
                 f"the store at {self.where} was built with embedding model '{built_with[0]}' "
                 f"({built_with[1]} dimensions) but the settings use '{embed_model}'"
                 + (f" ({embed_dim} dimensions)" if embed_dim else ""),
-                fix=f"run `papers ingest --rebuild` to re-embed with '{embed_model}', or set PAPERS_EMBED_MODEL "
-                "and PAPERS_EMBED_RUNTIME back to what built the store",
+                fix=_embedding_fix(built_with[0], embed_model),
             )
 
     def check_chunking(self) -> None:
@@ -310,6 +309,16 @@ class Store:
             finally:
                 handle.truncate(0)
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _embedding_fix(built_with: str, wanted: str) -> str:
+    from assistant.embeddings import INT8_SUFFIX, LOCAL_MODEL
+
+    rebuild = f"run `papers ingest --rebuild` to re-embed with '{wanted}'"
+    runtime = {LOCAL_MODEL: "onnx", LOCAL_MODEL + INT8_SUFFIX: "onnx-int8"}.get(built_with)
+    if runtime:
+        return f"set PAPERS_EMBED_RUNTIME={runtime} to use the store as it was built, or {rebuild}"
+    return f"{rebuild}, or set PAPERS_EMBED_MODEL and PAPERS_EMBED_RUNTIME back to what built the store"
 
 
 def _client(settings: Settings):

@@ -38,7 +38,7 @@ def test_a_different_embedding_model_is_refused_with_the_fix(tmp_path):
 def test_bundled_corpus_holds_369_papers(corpus_settings):
     store = open_store(corpus_settings)
     assert len(store.bm25().paper_ids) == 369
-    assert store.info()["embed_model"] == "all-MiniLM-L6-v2" and store.info()["embed_dim"] == 384
+    assert store.info()["embed_model"] == "all-MiniLM-L6-v2-int8-pc" and store.info()["embed_dim"] == 384
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ Each system runs in a new process on a new store, --repeats times, alternating; 
 papers per second, and the ratio is ours / baseline. Peak RSS comes from the child's rusage. Our ONNX export
 is made once before timing (it is cached in the store's models/ folder and reused by every later ingest).
 
-    HF_HUB_OFFLINE=1 python evals/bench/ingest_bench.py --repeats 3 [--runtime onnx] [FILE ...]
+    HF_HUB_OFFLINE=1 python evals/bench/ingest_bench.py --repeats 3 [--runtime onnx] [--keep DIR] [FILE ...]
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--runtime", default="onnx", help="PAPERS_EMBED_RUNTIME for ours")
+    parser.add_argument("--runtime", default="onnx-int8", help="PAPERS_EMBED_RUNTIME for ours (default: the product's)")
+    parser.add_argument("--keep", type=Path, help="move our last store here (for query_bench.py and bm25_bench.py)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
@@ -85,6 +86,8 @@ def main() -> None:
     print(json.dumps(result, indent=1))
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=1))
+    if args.keep:
+        shutil.move(str(work / f"ours-{args.repeats - 1}"), str(args.keep))
     shutil.rmtree(work, ignore_errors=True)
 
 
