@@ -211,11 +211,12 @@ def _llamaindex_baseline(store: Store) -> Callable[[str], list[str]]:
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core import Settings as LISettings
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from transformers.utils import logging as hf_logging
 
     from assistant.embeddings import local_model_path
 
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would cut through our progress display
     LISettings.embed_model = HuggingFaceEmbedding(model_name=str(local_model_path()), device="cpu")
-    LISettings.llm = None
     docs = [Document(text=f"{t}\n{a}", metadata={"title": t}) for t, a in _papers(store)]
     retriever = VectorStoreIndex.from_documents(docs).as_retriever(similarity_top_k=RANK_DEPTH)
 

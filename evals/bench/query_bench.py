@@ -1,6 +1,6 @@
 """Query latency (warm) and start-up (cold processes), ours vs the LlamaIndex default, in the same run.
 
-Warm: every question of evals/questions-*.jsonl, --rounds times after a warm-up, through the product's own
+Warm: every question of evals/questions-dev.jsonl and questions-heldout.jsonl (127), --rounds times after a warm-up, through the product's own
 retrieve() and answer() (extractive), and through LlamaIndex's default VectorStoreIndex retriever over the
 same papers with the same model. Cold: new processes for `papers --help`, `papers search`, `papers ask`, and
 a LlamaIndex script that opens a persisted Chroma collection and retrieves for one question.
