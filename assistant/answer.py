@@ -270,7 +270,7 @@ def condense(question: str, history: list[str], settings: Settings) -> str:
 
 def should_abstain(hits: list[Hit], settings: Settings) -> bool:
     """Nothing relevant retrieved: the best cosine is low, or middling while the two retrievers disagree, or the
-    top paper lacks most of what the question asks about (by rarity-weighted word coverage)."""
+    top paper leaves rare words of the question unmatched (a near miss: see retrieve.unmatched)."""
     if not hits:
         return True
     top = hits[0]
@@ -280,7 +280,7 @@ def should_abstain(hits: list[Hit], settings: Settings) -> bool:
     return (
         relevance < cfg.abstain_threshold
         or (relevance < cfg.agreement_threshold and not agree)
-        or top.coverage < cfg.coverage_threshold
+        or (top.unmatched or 0.0) >= cfg.unmatched_threshold
     )
 
 

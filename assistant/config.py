@@ -100,10 +100,10 @@ class RetrievalSettings(_Group):
         default=0.45,
         description="Below this relevance, answer only when dense and BM25 both rank the same paper first.",
     )
-    coverage_threshold: float = Field(
-        default=0.40,
-        description="Abstain when the best paper holds less than this share of the question's content words "
-        "(weighted by rarity): the question is about something no retrieved paper mentions.",
+    unmatched_threshold: float = Field(
+        default=0.10,
+        description="Abstain when the top paper leaves this much of the question unmatched (IDF-weighted shortfall "
+        "of its words below a 0.6 token match): the question names something that paper never mentions.",
     )
 
 

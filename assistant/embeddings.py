@@ -196,6 +196,20 @@ class OnnxEmbedder:
             out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
         return out
 
+    def token_vectors(self, texts: list[str]) -> list[tuple[object, np.ndarray]]:
+        """Each text's tokenizer encoding (word ids, offsets) and its unit-length contextual token vectors,
+        [CLS] and [SEP] included, before pooling: what a word-by-word match of two texts needs."""
+        import numpy as np
+
+        out = []
+        for encoding in self._tokenizer.encode_batch(texts):
+            ids = np.array([encoding.ids], dtype="int64")
+            hidden = self._session.run(
+                None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            )[0][0]
+            out.append((encoding, hidden / np.linalg.norm(hidden, axis=1, keepdims=True).clip(min=1e-12)))
+        return out
+
 
 class OpenAIEmbedder:
     """Any OpenAI-compatible /v1/embeddings endpoint."""
@@ -249,6 +263,15 @@ def _cached_local(runtime: str, batch_size: int, cache: Path) -> Embedder:
     if runtime == "torch":
         return LocalEmbedder(batch_size)
     return OnnxEmbedder(cache, quantized=runtime == "onnx-int8", batch_size=batch_size)
+
+
+def token_encoder(settings: Settings) -> OnnxEmbedder:
+    """The local ONNX model that gives token vectors: the query embedder when it is one, else the int8 model
+    (the weights ship with the package, so this works whatever embeds the store)."""
+    embedding = settings.embedding
+    runtime = embedding.runtime if embedding.backend == "local" and embedding.runtime != "torch" else "onnx-int8"
+    cache = embedding.cache_dir or settings.store.path / "models"
+    return _cached_local(runtime, embedding.batch_size, cache)
 
 
 def get_embedder(settings: Settings) -> Embedder:

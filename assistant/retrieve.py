@@ -36,7 +36,7 @@ class Hit:
     title: str
     score: float  # fused score (RRF), what the ranking uses
     relevance: float  # cosine of the best chunk to the question: the abstention signal
-    coverage: float = 1.0  # rarity-weighted share of the question's content words the paper contains
+    unmatched: float | None = None  # share of the question the paper lacks (see unmatched()); top paper only
     abstract: str = ""
     metadata: dict = field(default_factory=dict)
     chunks: list[str] = field(default_factory=list)  # matching chunk texts, best first
@@ -54,7 +54,7 @@ class Hit:
             "paper_id": self.paper_id,
             "score": round(self.score, 6),
             "relevance": round(self.relevance, 4),
-            "coverage": round(self.coverage, 4),
+            "unmatched": None if self.unmatched is None else round(self.unmatched, 4),
             "date": self.date,
             "url": self.metadata.get("url", ""),
             "snippet": self.chunks[0] if self.chunks else self.abstract[:300],
@@ -128,59 +128,75 @@ def dense_search(store: Store, vector, k: int, filters: Filters | None = None) -
 
 
 # Words that phrase a question about papers rather than name its topic; with bm25s' larger English stop
-# word list they are left out of the coverage check.
+# word list they are left out of the match check.
 _QUESTION_WORDS = "paper papers study work article propose introduce describe tell explain use method approach show"
+MATCH_FLOOR = 0.6  # a question word whose best token match in the paper is below this cosine counts as missing
 
 
 @functools.cache
-def _question_stop_words() -> tuple[list[str], frozenset[str]]:
-    """bm25s' larger English stop list plus the question words, and the question words stemmed."""
-    import bm25s
+def _question_stop_words() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    from assistant.store import _stemmer
-
-    stemmed = bm25s.tokenize([_QUESTION_WORDS], stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
-    return list(STOPWORDS_EN_PLUS) + _QUESTION_WORDS.split(), frozenset(stemmed)
+    return frozenset(STOPWORDS_EN_PLUS) | frozenset(_QUESTION_WORDS.split())
 
 
-def _coverage(store: Store, question: str, papers: list[str]) -> dict[str, float]:
-    """For each paper, the share of the question's content words found in it, each word weighted by its IDF.
+def _windows(title: str, abstract: str, words: int = 150) -> list[str]:
+    """The abstract in runs of whole sentences of at most about `words` words, each led by the title, so every
+    token is encoded with its context and within the model's 256-token limit."""
+    from assistant.answer import split_sentences
 
-    A question about a topic no retrieved paper mentions ("tokamak plasma control") leaves its rarest words
-    uncovered, even when the embedding finds a paper that is vaguely close. Written here because no library
-    gives per-term coverage; it reads the postings straight from the BM25 index.
+    windows, current = [], title
+    for sentence in split_sentences(abstract) or [abstract]:
+        if len(f"{current} {sentence}".split()) > words and current != title:
+            windows.append(current)
+            current = f"{title}. {sentence}"
+        else:
+            current = f"{current} {sentence}"
+    return [*windows, current]
+
+
+def unmatched(question: str, hit: Hit, store: Store, settings: Settings) -> float:
+    """How much of the question the paper leaves unmatched: each content word of the question is matched to
+    its most similar token of the paper (contextual token vectors of the embedding model, as BERTScore does),
+    and the shortfall below MATCH_FLOOR is summed, weighted by the word's IDF in the store, over the total IDF.
+
+    A near miss ("locality-sensitive hashing for protein structures" against an LSH paper on entity records)
+    shares most words with one abstract, so its embedding and its word overlap look fine; the missing topic
+    word ("protein") matches nothing in that paper and carries a high IDF. Paraphrased words ("single pass"
+    for "one epoch") find a close token. Written here because no library offers a per-word match against
+    a document with corpus weights; measured against word overlap in evals/README.md.
     """
-    import bm25s
-    import numpy as np
-
+    from assistant.embeddings import token_encoder
     from assistant.store import _stemmer
 
     index = store.bm25()
-    stop, stemmed_stop = _question_stop_words()
-    terms = set(
-        bm25s.tokenize([question], stopwords=stop, stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
-    )
-    terms -= stemmed_stop
-    if index is None or not terms:
-        return {}
+    if index is None or not (hit.abstract or hit.chunks):
+        return 0.0
+    windows = _windows(hit.title, hit.abstract or " ".join(hit.chunks))
+    (encoding, q_vectors), *paper = token_encoder(settings).token_vectors([question, *windows])
+    import numpy as np
+
+    paper_vectors = np.concatenate([vectors[1:-1] for _, vectors in paper])
+    pieces: dict[int, list[int]] = {}
+    for position, word in enumerate(encoding.word_ids):
+        if word is not None:
+            pieces.setdefault(word, []).append(position)
+    stop, stemmer = _question_stop_words(), _stemmer()
+    scores = index.retriever.scores
     n_rows = len(index.paper_ids)
-    scores = index.retriever.scores  # bm25s' CSC matrix: a term's column lists the (sorted) rows holding it
-    paper_rows = {pid: index.row_of[pid] for pid in papers if pid in index.row_of}
-    covered = dict.fromkeys(papers, 0.0)
-    total = 0.0
-    for term in terms:
-        rows = np.array([], dtype=scores["indices"].dtype)
-        if term in index.vocab:
-            tid = index.retriever.vocab_dict[term]
-            rows = scores["indices"][scores["indptr"][tid] : scores["indptr"][tid + 1]]
-        weight = math.log((n_rows + 1) / (len(rows) + 0.5))
+    shortfall = total = 0.0
+    for positions in pieces.values():
+        word = question[encoding.offsets[positions[0]][0] : encoding.offsets[positions[-1]][1]].lower()
+        if len(word) < 2 or not word.isalnum() or word in stop:
+            continue
+        stem = stemmer.stemWord(word)
+        tid = index.retriever.vocab_dict.get(stem) if stem in index.vocab else None
+        df = 0 if tid is None else int(scores["indptr"][tid + 1] - scores["indptr"][tid])
+        weight = math.log((n_rows + 1) / (df + 0.5))
+        match = float((q_vectors[positions] @ paper_vectors.T).max(axis=1).mean())
+        shortfall += weight * max(0.0, MATCH_FLOOR - match)
         total += weight
-        for pid, row in paper_rows.items():
-            position = np.searchsorted(rows, row)
-            if position < len(rows) and rows[position] == row:
-                covered[pid] += weight
-    return {pid: value / (total or 1.0) for pid, value in covered.items()}
+    return shortfall / total if total else 0.0
 
 
 def _ranks(values: dict[str, float]) -> dict[str, int]:
@@ -265,8 +281,6 @@ def retrieve(
         scores[pid] = score
     best = sorted(candidates, key=lambda pid: (-scores[pid], pid))[:top_k]
 
-    coverage = _coverage(store, question, best) if mode != "dense" else {}
-
     # full abstract and metadata from each paper's first chunk; texts of chunks the dense search missed
     need = [f"{pid}:0" for pid in best] + [c for pid in best for _, c in chunk_order[pid][:2] if c not in texts]
     stored = store.get_chunks(list(dict.fromkeys(need)))
@@ -280,7 +294,6 @@ def retrieve(
                 title=meta.get("title", ""),
                 score=scores[pid],
                 relevance=best_cos[pid],
-                coverage=coverage.get(pid, 1.0),
                 abstract=meta.get("abstract", ""),
                 metadata={k: v for k, v in meta.items() if k not in ("abstract", "_node_content", "_node_type")},
                 chunks=[t for t in chunk_texts if t],
@@ -288,6 +301,8 @@ def retrieve(
                 bm25_rank=bm25_rank[pid],
             )
         )
+    if hits and mode == "hybrid":
+        hits[0].unmatched = unmatched(question, hits[0], store, settings)
     return Retrieval(question, hits, time.perf_counter() - started, vector)
 
 
