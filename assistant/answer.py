@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from assistant.config import Settings
 from assistant.embeddings import get_embedder
 from assistant.errors import PapersError
-from assistant.retrieve import Filters, Hit, Retrieval, retrieve
+from assistant.retrieve import Filters, Hit, Retrieval, retrieve, unmatched
 from assistant.store import Store, open_store
 
 CANNOT_ANSWER = "The indexed papers don't answer this."
@@ -324,6 +324,8 @@ def answer(
     mode = "llm" if settings.llm.configured else "extractive"
     model = settings.llm.model if mode == "llm" else None
     result = Answer(question, "", mode, False, [], hits, standalone_question=standalone, model=model)
+    if hits:  # the near-miss check runs here, not in retrieve(), so `papers search` does not pay for it
+        hits[0].unmatched = unmatched(retrieval.question, hits[0], store, settings)
     if should_abstain(hits, settings):
         result.abstained, result.text = True, CANNOT_ANSWER
         if on_token:

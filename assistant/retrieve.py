@@ -36,7 +36,7 @@ class Hit:
     title: str
     score: float  # fused score (RRF), what the ranking uses
     relevance: float  # cosine of the best chunk to the question: the abstention signal
-    unmatched: float | None = None  # share of the question the paper lacks (see unmatched()); top paper only
+    unmatched: float | None = None  # share of the question the paper lacks (see unmatched()); set by answer()
     abstract: str = ""
     metadata: dict = field(default_factory=dict)
     chunks: list[str] = field(default_factory=list)  # matching chunk texts, best first
@@ -301,8 +301,6 @@ def retrieve(
                 bm25_rank=bm25_rank[pid],
             )
         )
-    if hits and mode == "hybrid":
-        hits[0].unmatched = unmatched(question, hits[0], store, settings)
     return Retrieval(question, hits, time.perf_counter() - started, vector)
 
 

@@ -132,7 +132,7 @@ def test_near_miss_question_abstains_although_a_paper_looks_close(corpus_setting
 
 
 def test_paraphrased_question_is_answered_although_its_words_differ(corpus_settings):
-    """"a single pass over the data" for "one epoch": few shared words, but every question word finds a close
+    """A single pass over the data, for "one epoch": few shared words, but every question word finds a close
     token in the paper, so it answers (exact word coverage abstained here)."""
     from assistant.answer import answer
 
