@@ -167,6 +167,15 @@ _SINGULAR = re.compile(
 _NAME = re.compile(r"[A-Za-z0-9][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]{2,}")  # words with capitals or digits
 
 
+_QUANTITY = re.compile(
+    r"\bhow (many|much|large|big|small|fast|long|far|often|accurate)\b|\bby how\b|"
+    r"\bwhat ([\w-]+ ){0,3}(share|percentage|fraction|proportion|number|sizes?|range|speedup|accuracy|score)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+NUMBER_BONUS = 0.2  # added to a sentence's similarity when the question asks for a quantity and it has a number
+
+
 def papers_wanted(question: str, hits: list[Hit]) -> int:
     """How many papers an extractive answer may quote: one when the question asks for one paper ("which
     paper ...", "is there a paper ...") or names the top paper ("What does the Curse of Depth paper ..."),
@@ -203,6 +212,8 @@ def extractive(
     vectors = embedder.embed([s for _, _, s in candidates])
     query = embedder.embed([focus])[0] if focus else np.asarray(retrieval.query_vector)
     similarity = vectors @ query
+    if _QUANTITY.search(focus or retrieval.question):  # "how many ...?": the sentence with the figure answers it
+        similarity += NUMBER_BONUS * np.array([bool(_NUMBER.search(s)) for _, _, s in candidates])
     best = float(similarity.max())
     chosen: list[int] = []
     per_paper: dict[int, int] = {}

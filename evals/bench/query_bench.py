@@ -108,6 +108,7 @@ def main() -> None:
     result["cold_ask_ratio"] = round(result["llamaindex_cold_query"]["median_s"] / result["cold_ask"]["median_s"], 2)
     print(json.dumps(result, indent=1))
     if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(result, indent=1))
 
 
