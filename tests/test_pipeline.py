@@ -158,3 +158,19 @@ def test_offline_condense_joins_only_questions_that_refer_back(tmp_path):
     assert condense("And the dataset?", history, settings).startswith(history[0])  # three words or fewer
     new_topic = "Which paper trains LLMs with a 2048K context length?"
     assert condense(new_topic, history, settings) == new_topic
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("How many parameters does the Time-MoE model reach at its largest?", "2.4 billion"),
+        ("How large is the model ZeRO-Offload can train on a single GPU?", "13 billion"),
+    ],
+)
+def test_quantity_question_quotes_the_sentence_with_the_figure(corpus_settings, question, figure):
+    """Asked "how many / how large", the extractive answer quotes the sentence that holds the number
+    (without the preference it quoted the paper's introduction and never said the figure)."""
+    from assistant.answer import answer
+
+    result = answer(question, corpus_settings)
+    assert not result.abstained and figure in result.text
