@@ -166,6 +166,8 @@ def unmatched(question: str, hit: Hit, store: Store, settings: Settings) -> floa
     for "one epoch") find a close token. Written here because no library offers a per-word match against
     a document with corpus weights; measured against word overlap in evals/README.md.
     """
+    import numpy as np
+
     from assistant.embeddings import token_encoder
     from assistant.store import _stemmer
 
@@ -174,9 +176,8 @@ def unmatched(question: str, hit: Hit, store: Store, settings: Settings) -> floa
         return 0.0
     windows = _windows(hit.title, hit.abstract or " ".join(hit.chunks))
     (encoding, q_vectors), *paper = token_encoder(settings).token_vectors([question, *windows])
-    import numpy as np
-
-    paper_vectors = np.concatenate([vectors[1:-1] for _, vectors in paper])
+    # each question token's best cosine to any paper token ([CLS] and [SEP] left out of the paper side)
+    best_match = (q_vectors @ np.concatenate([vectors[1:-1] for _, vectors in paper]).T).max(axis=1)
     pieces: dict[int, list[int]] = {}
     for position, word in enumerate(encoding.word_ids):
         if word is not None:
@@ -193,7 +194,7 @@ def unmatched(question: str, hit: Hit, store: Store, settings: Settings) -> floa
         tid = index.retriever.vocab_dict.get(stem) if stem in index.vocab else None
         df = 0 if tid is None else int(scores["indptr"][tid + 1] - scores["indptr"][tid])
         weight = math.log((n_rows + 1) / (df + 0.5))
-        match = float((q_vectors[positions] @ paper_vectors.T).max(axis=1).mean())
+        match = float(best_match[positions].mean())
         shortfall += weight * max(0.0, MATCH_FLOOR - match)
         total += weight
     return shortfall / total if total else 0.0
