@@ -1,42 +1,67 @@
-"""Conversations: turns with their answers, follow-up context, saving, reopening and Markdown export.
+"""Conversations: turns with their answers, follow-up condensing, saving, reopening and Markdown export.
 
 A conversation is what `papers chat` shows and `papers eval` replays for follow-up questions. Each turn
-keeps the answer as the JSON-ready dict `Answer.to_dict()` gives, so a saved conversation reopens exactly
-as it was shown. Files live in `<store>/conversations/<id>.json` (or PAPERS_CHAT_DIR).
+keeps the typed Answer, saved as JSON and loaded back with `model_validate`, so a saved conversation reopens
+exactly as it was shown. Files live in `<store>/conversations/<id>.json` (or PAPERS_CHAT_DIR).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.answer import EXTRACTIVE_LABEL, answer
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.answer import answer
 from assistant.config import Settings
 from assistant.errors import PapersError
+from assistant.models import Answer
 from assistant.store import Store
+from assistant.view import answer_label, sources_view
+
+_ANAPHORA = re.compile(
+    r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her|the same|above|previous|"
+    r"the (paper|papers|model|models|method|approach|authors|study|work|dataset|benchmark|system))\b",
+    re.IGNORECASE,
+)
+SHORT_QUESTION = 3  # words; a question this short leans on the conversation ("and the data?")
+HISTORY_TURNS = 4  # earlier user turns the LLM sees when it rewrites a follow-up
 
 
-@dataclass
-class Turn:
+def is_followup(question: str) -> bool:
+    """Whether a question leans on the conversation: it refers back ("they", "this model") or is very short."""
+    return bool(_ANAPHORA.search(question)) or len(question.split()) <= SHORT_QUESTION
+
+
+def condense(question: str, history: list[str], settings: Settings) -> str:
+    """A follow-up made standalone: rewritten by the LLM when there is one, else joined to the last turn.
+
+    Offline, only a question that refers back is joined to the last turn; a new question stands alone.
+    """
+    if not history:
+        return question
+    if settings.llm.configured:
+        from assistant.generate import rewrite_followup
+
+        return rewrite_followup(question, history[-HISTORY_TURNS:], settings)
+    return f"{history[-1]} {question}" if is_followup(question) else question
+
+
+class Turn(BaseModel):
     question: str
-    answer: dict  # Answer.to_dict()
-    asked_at: float = field(default_factory=time.time)
-
-    @property
-    def cited_ids(self) -> list[str]:
-        return [c["paper_id"] for c in self.answer.get("citations", [])]
+    answer: Answer
+    asked_at: float = Field(default_factory=time.time)
 
 
-@dataclass
-class Conversation:
-    id: str = field(default_factory=lambda: time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6])
-    turns: list[Turn] = field(default_factory=list)
-    created: float = field(default_factory=time.time)
+class Conversation(BaseModel):
+    id: str = Field(default_factory=lambda: time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6])
+    turns: list[Turn] = Field(default_factory=list)
+    created: float = Field(default_factory=time.time)
 
     @property
     def title(self) -> str:
@@ -49,17 +74,9 @@ class Conversation:
     def context_papers(self) -> list[str]:
         """Paper ids cited by the last answer that cited any: what a follow-up is most likely about."""
         for turn in reversed(self.turns):
-            if turn.cited_ids and not turn.answer.get("abstained"):
-                return turn.cited_ids
+            if turn.answer.cited_ids and not turn.answer.abstained:
+                return turn.answer.cited_ids
         return []
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "created": self.created, "turns": [asdict(t) for t in self.turns]}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Conversation:
-        turns = [Turn(t["question"], t["answer"], t.get("asked_at", 0.0)) for t in data.get("turns", [])]
-        return cls(id=data["id"], turns=turns, created=data.get("created", 0.0))
 
 
 def ask(
@@ -71,15 +88,19 @@ def ask(
     on_token: Callable[[str], None] | None = None,
 ) -> Turn:
     """Answer a question in a conversation (a follow-up uses the earlier turns) and record the turn."""
+    started = time.perf_counter()
+    standalone = condense(question, conversation.history(), settings)
+    condensed = time.perf_counter() - started
     result = answer(
         question,
         settings,
         store=store,
-        history=conversation.history() or None,
+        standalone=standalone if standalone != question else None,
         prefer=conversation.context_papers(),
         on_token=on_token,
     )
-    turn = Turn(question, result.to_dict())
+    result.timings["condense"] = condensed
+    turn = Turn(question=question, answer=result)
     conversation.turns.append(turn)
     return turn
 
@@ -88,8 +109,7 @@ def ask(
 
 
 def chat_dir(settings: Settings) -> Path:
-    custom = os.environ.get("PAPERS_CHAT_DIR")
-    return Path(custom) if custom else settings.store.path / "conversations"
+    return settings.store.chat_dir or settings.store.path / "conversations"
 
 
 def save(conversation: Conversation, settings: Settings) -> Path:
@@ -98,16 +118,36 @@ def save(conversation: Conversation, settings: Settings) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{conversation.id}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(conversation.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.write_text(conversation.model_dump_json(indent=1), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
 
+def _legacy(data: dict) -> dict:
+    """A conversation saved before answers were typed (each turn's answer was the --json dict): same fields,
+    the text under "answer" and timings in ms."""
+    for turn in data.get("turns", []):
+        old = turn.get("answer", {})
+        if isinstance(old, dict) and "answer" in old and "text" not in old:
+            sources = [
+                {**s, "relevance": s.get("relevance", 0.0), "chunks": [s.get("snippet", "")]}
+                for s in old.get("sources", [])
+            ]
+            turn["answer"] = {
+                **{k: v for k, v in old.items() if k in Answer.model_fields},
+                "text": old["answer"],
+                "sources": sources,
+                "timings": {k.removesuffix("_ms"): v / 1000 for k, v in old.get("timings", {}).items()},
+            }
+    return data
+
+
 def load(path: Path) -> Conversation:
     try:
-        return Conversation.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PapersError(f"cannot read conversation {path}: {exc}", fix="delete or fix the file") from None
+        return Conversation.model_validate(_legacy(json.loads(path.read_text(encoding="utf-8"))))
+    except (OSError, ValueError, ValidationError) as exc:
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise PapersError(f"cannot read conversation {path}: {reason}", fix="delete or fix the file") from None
 
 
 def saved(settings: Settings) -> list[Path]:
@@ -129,26 +169,23 @@ def to_markdown(conversation: Conversation) -> str:
     """The conversation as Markdown: each question, its answer, and the cited sources with their scores."""
     lines = [f"# {conversation.title}", "", f"Conversation {conversation.id}", ""]
     for turn in conversation.turns:
-        data = turn.answer
+        result = turn.answer
         lines += [f"## Q: {turn.question}", ""]
-        if data.get("standalone_question"):
-            lines += [f"*Searched as:* {data['standalone_question']}", ""]
-        if data.get("mode") == "extractive" and not data.get("abstained"):
-            lines += [f"*{EXTRACTIVE_LABEL}*", ""]
-        elif data.get("model"):
-            lines += [f"*Answered by {data['model']}*", ""]
-        lines += [data.get("answer", ""), ""]
-        if data.get("abstained"):
-            nearest = data.get("sources", [])
-            if nearest:
-                lines += ["Nearest papers (not cited):", ""]
-                lines += [f"- [{s['n']}] {s['title']} (score {s['score']:.4f})" for s in nearest]
-                lines.append("")
-        elif data.get("citations"):
-            lines += ["Sources:", ""]
-            for c in data["citations"]:
-                date = f" ({c['date']})" if c.get("date") else ""
-                lines.append(f"- [{c['n']}] {c['title']}{date}, score {c['score']:.4f}")
+        if result.standalone_question:
+            lines += [f"*Searched as:* {result.standalone_question}", ""]
+        label = answer_label(result)
+        if label:
+            lines += [f"*{label}*", ""]
+        lines += [result.text, ""]
+        view = sources_view(result)
+        if view.entries:
+            lines += [f"{view.heading}:", ""]
+            for e in view.entries:
+                if result.abstained:
+                    lines.append(f"- [{e.n}] {e.title} (score {e.score:.4f})")
+                else:
+                    date = f" ({e.date})" if e.date else ""
+                    lines.append(f"- [{e.n}] {e.title}{date}, score {e.score:.4f}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -152,6 +152,7 @@ def ask(
     """Answer a question from the indexed papers, citing the titles used."""
     from assistant.answer import answer
     from assistant.render import out, print_answer, print_json
+    from assistant.view import answer_json
 
     settings = _settings(ctx).updated(
         llm={"model": model, "base_url": base_url, "disabled": extractive or None}, retrieval={"top_k": top_k}
@@ -167,7 +168,7 @@ def ask(
         lambda: answer(question, settings, filters=filters, on_token=on_token if stream else None, fallback=fallback)
     )
     if as_json:
-        print_json(result.to_dict())
+        print_json(answer_json(result))
     else:
         print_answer(result, streamed=stream)
 
@@ -175,7 +176,7 @@ def ask(
 def _filters(since: str | None, until: str | None, source: str | None):
     import re
 
-    from assistant.retrieve import Filters
+    from assistant.models import Filters
 
     for name, value in (("--since", since), ("--until", until)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -187,7 +188,9 @@ def _filters(since: str | None, until: str | None, source: str | None):
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Papers to list.")] = 10,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", "-k", min=1, help="Papers to list (default: PAPERS_TOP_K, 5).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     since: Annotated[str | None, typer.Option("--since", help="Only papers dated on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Only papers dated on or before YYYY-MM-DD.")] = None,
@@ -196,13 +199,14 @@ def search(
     """List the papers that best match a query, with scores and a snippet (no answer)."""
     from assistant.render import hits_table, out, print_json
     from assistant.retrieve import retrieve
+    from assistant.view import hit_json
 
     settings = _settings(ctx)
     filters = _filters(since, until, source)
     _run(lambda: _first_run(settings))
     result = _run(lambda: retrieve(query, settings, top_k=top_k, filters=filters))
     if as_json:
-        print_json({"query": query, "results": [h.to_dict(n) for n, h in enumerate(result.hits, start=1)]})
+        print_json({"query": query, "results": [hit_json(h, n) for n, h in enumerate(result.hits, start=1)]})
     else:
         out.print(hits_table(result.hits))
 

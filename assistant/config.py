@@ -50,6 +50,9 @@ class StoreSettings(_Group):
     )
     chroma_token: SecretStr | None = Field(default=None, description="Auth token for the Chroma server.")
     collection: str = Field(default="papers", description="Chroma collection name.")
+    chat_dir: Path | None = Field(
+        default=None, description="Where `papers chat` saves conversations (default: <store>/conversations)."
+    )
 
 
 class EmbeddingSettings(_Group):

@@ -71,7 +71,7 @@ def _llm(settings: Settings) -> Check:
 
 
 def _prompts(settings: Settings) -> Check:
-    from assistant.llm import load_prompt
+    from assistant.prompts import load_prompt
 
     names = ("system.md", "answer.md", "condense.md")
     for name in names:
@@ -83,7 +83,7 @@ def _chroma(settings: Settings) -> Check:
     from assistant.store import open_store
 
     store = open_store(settings)
-    store.client.heartbeat()
+    store.ping()
     return Check("Chroma server", True, f"{settings.store.chroma_url} answers")
 
 

@@ -60,16 +60,15 @@ class LocalEmbedder:
     name = LOCAL_MODEL
 
     def __init__(self, batch_size: int = 64):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # quiet and offline through the libraries' own switches (not os.environ: settings are read in config.py)
+        from huggingface_hub.utils import disable_progress_bars
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
+        hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-
-        self._model = SentenceTransformer(str(local_model_path()), device="cpu")
+        disable_progress_bars()
+        self._model = SentenceTransformer(str(local_model_path()), device="cpu", local_files_only=True)
         self._batch_size = batch_size
 
     @property

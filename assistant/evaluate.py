@@ -12,18 +12,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.answer import answer
+from assistant.answer import RANKING_DEPTH as RANK_DEPTH
 from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.retrieve import retrieve
-from assistant.store import Store, bm25_tokens, open_store
+from assistant.store import Store, open_store
 
 BASELINES = ("bm25", "dense", "llamaindex")
-RANK_DEPTH = 10
 
 
 class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a `note` (why the answer is unique, ...) is kept in the file only
 
     id: str
     question: str = Field(min_length=1)
@@ -133,6 +132,8 @@ def _query(q: Question) -> str:
 
 
 def run_ours(questions: list[Question], settings: Settings, store: Store, tick: Callable[[], None]) -> list[dict]:
+    """Each question asked as a user would in `papers chat` (earlier turns replayed first), scored on the
+    Answer it gets, including the retrieval ranking that Answer used."""
     from assistant import chat
 
     rows = []
@@ -141,20 +142,10 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
         for turn in q.history:  # replay the earlier turns as a chat would have answered them
             chat.ask(conversation, turn, settings, store=store)
         started = time.perf_counter()
-        result = answer(
-            q.question,
-            settings,
-            store=store,
-            history=conversation.history() or None,
-            prefer=conversation.context_papers(),
-        )
+        result = chat.ask(conversation, q.question, settings, store=store).answer
         total = time.perf_counter() - started
-        prefer = conversation.context_papers() if result.standalone_question else None
-        ranked = retrieve(
-            result.standalone_question or q.question, settings, store=store, top_k=RANK_DEPTH, prefer=prefer
-        ).hits
         cited = [c.title for c in result.citations]
-        metrics = retrieval_metrics(q, [h.title for h in ranked])
+        metrics = retrieval_metrics(q, result.ranking)
         metrics.update(answer_metrics(q, result.text, cited, result.abstained))
         rows.append(
             {
@@ -164,7 +155,7 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
                 "answer": result.text,
                 "abstained": result.abstained,
                 "cited": cited,
-                "retrieved": [h.title for h in ranked],
+                "retrieved": result.ranking,
                 "metrics": metrics,
                 "timings": {
                     "retrieve_ms": result.timings["retrieve"] * 1000,
@@ -177,31 +168,17 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
     return rows
 
 
-def _papers(store: Store) -> list[tuple[str, str]]:
-    """(title, abstract) of every paper in the store, from each paper's first chunk."""
-    index = store.bm25()
-    ids = [f"{pid}:0" for pid in (index.paper_ids if index else [])]
-    out = []
-    for start in range(0, len(ids), 5000):
-        for _, meta in store.get_chunks(ids[start : start + 5000]).values():
-            out.append((meta.get("title", ""), meta.get("abstract", "")))
-    return out
+def _titles(store: Store) -> dict[str, tuple[str, str]]:
+    """Paper id -> (title, abstract) of every paper in the store."""
+    return {row.paper_id: (row.title, row.abstract) for page in store.papers() for row in page}
 
 
 def _bm25_baseline(store: Store) -> Callable[[str], list[str]]:
-    import bm25s
-
-    papers = _papers(store)
-    retriever = bm25s.BM25()
-    retriever.index(bm25_tokens([f"{t}\n{a}" for t, a in papers]), show_progress=False)
-    vocab = set(retriever.vocab_dict)
+    """Plain BM25 over whole papers: the store's own index, ranked without fusion."""
+    index, papers = store.bm25(), _titles(store)
 
     def search(query: str) -> list[str]:
-        tokens = [t for t in bm25_tokens([query])[0] if t in vocab]
-        if not tokens:
-            return []
-        docs, _ = retriever.retrieve([tokens], k=min(RANK_DEPTH, len(papers)), show_progress=False)
-        return [papers[d][0] for d in docs[0]]
+        return [papers[pid][0] for pid in index.top(query, RANK_DEPTH)] if index else []
 
     return search
 
@@ -217,7 +194,7 @@ def _llamaindex_baseline(store: Store) -> Callable[[str], list[str]]:
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would cut through our progress display
     LISettings.embed_model = HuggingFaceEmbedding(model_name=str(local_model_path()), device="cpu")
-    docs = [Document(text=f"{t}\n{a}", metadata={"title": t}) for t, a in _papers(store)]
+    docs = [Document(text=f"{t}\n{a}", metadata={"title": t}) for t, a in _titles(store).values()]
     retriever = VectorStoreIndex.from_documents(docs).as_retriever(similarity_top_k=RANK_DEPTH)
 
     def search(query: str) -> list[str]:

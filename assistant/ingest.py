@@ -7,11 +7,14 @@ interruption finishes the job and adds nothing twice.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant import schema
 from assistant.config import Settings, bundled_corpus_files
 from assistant.embeddings import embedder_name, get_embedder, model_tokenizer
 from assistant.errors import PapersError
@@ -39,14 +42,6 @@ class IngestReport:
             f"{self.duplicates} duplicates, {len(self.problems)} problems; {self.chunks} chunks added "
             f"in {self.seconds:.1f} s"
         )
-
-
-@dataclass
-class Chunk:
-    id: str
-    text: str
-    embed_text: str
-    metadata: dict
 
 
 def read_papers(paths: list[Path], fmt: Format, report: IngestReport) -> list[Paper]:
@@ -81,30 +76,37 @@ def _splitter(settings: Settings):
     )
 
 
-def chunk_paper(paper: Paper, splitter) -> list[Chunk]:
+def chunk_paper(paper: Paper, splitter) -> list[schema.Chunk]:
     """The paper's abstract in overlapping chunks; the title is embedded with every chunk."""
-    pieces = splitter.split_text(paper.abstract) or [paper.abstract]
-    date_int = int(paper.date_iso.replace("-", "")) if paper.date_iso else 0
-    base = {
-        "paper_id": paper.id,
-        "title": paper.title,
-        "authors": paper.authors,
-        "date": paper.date,
-        "date_iso": paper.date_iso,
-        "date_int": date_int,
-        "upvotes": paper.upvotes if paper.upvotes is not None else -1,
-        "url": paper.url,
-        "categories": paper.categories,
-        "source": paper.source,
-        "n_chunks": len(pieces),
-    }
-    chunks = []
-    for i, text in enumerate(pieces):
-        metadata = {**base, "chunk": i}
-        if i == 0:
-            metadata["abstract"] = paper.abstract  # the full abstract, for answering and display
-        chunks.append(Chunk(f"{paper.id}:{i}", text, f"{paper.title}\n{text}", metadata))
-    return chunks
+    return schema.paper_chunks(paper, splitter.split_text(paper.abstract) or [paper.abstract])
+
+
+@contextlib.contextmanager
+def write_lock(store: Store) -> Iterator[None]:
+    """Only one ingest writes into a store at a time; a second one is refused, naming the first one's pid."""
+    from filelock import FileLock, Timeout
+
+    store.path.mkdir(parents=True, exist_ok=True)
+    pid_file = store.path / "ingest.pid"  # not the lock file itself: filelock truncates that when it tries
+    lock = FileLock(store.path / "ingest.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        try:
+            holder = pid_file.read_text().strip()
+        except OSError:
+            holder = ""
+        raise PapersError(
+            f"another ingest (pid {holder or '?'}) is writing into {store.where}",
+            fix="wait for it to finish, then run this command again",
+        ) from None
+    try:
+        pid_file.write_text(str(os.getpid()))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            pid_file.unlink()
+        lock.release()
 
 
 def ingest(
@@ -123,7 +125,7 @@ def ingest(
         raise PapersError("no input files given and no bundled corpus found", fix="papers ingest PATH ...")
     papers = read_papers(paths, fmt, report)
     store = store or open_store(settings)
-    with store.write_lock():
+    with write_lock(store):
         if rebuild:
             store.reset()
         store.check_embedding(embedder_name(settings))
@@ -145,31 +147,23 @@ def _write(papers: list[Paper], settings: Settings, store: Store, report: Ingest
     A paper counts as stored when its last chunk is: chunks are written in order, so an interrupted run
     leaves whole papers plus at most one batch that the next run writes again under the same ids.
     """
-    from llama_index.core.schema import TextNode
-
     splitter = _splitter(settings)
-    embedder = vector_store = None
+    embedder = None
     total = len(papers)
     if progress:
         progress("embed", 0, total)
     for start in range(0, total, BATCH_PAPERS):
         chunked = [chunk_paper(p, splitter) for p in papers[start : start + BATCH_PAPERS]]
-        present = store.existing_ids([c[-1].id for c in chunked]) if store.collection is not None else set()
+        present = store.existing_ids([c[-1].id for c in chunked])
         todo = [chunk for chunks in chunked if chunks[-1].id not in present for chunk in chunks]
         report.present += len(present)
         if todo:
             if embedder is None:
                 embedder = get_embedder(settings)
-                if store.collection is None:
+                if not store.info():
                     store.create(embedder.name, embedder.dimension)
                 store.check_embedding(embedder.name, embedder.dimension)
-                vector_store = store.vector_store()
-            vectors = embedder.embed([c.embed_text for c in todo])
-            nodes = [
-                TextNode(id_=c.id, text=c.text, metadata=c.metadata, embedding=vector.tolist())
-                for c, vector in zip(todo, vectors, strict=True)
-            ]
-            vector_store.add(nodes)
+            store.add(todo, embedder.embed([c.embed_text for c in todo]))
             report.new += len(chunked) - len(present)
             report.chunks += len(todo)
         if progress:

@@ -6,45 +6,9 @@ Errors become PapersError with the fix to apply; the API key never appears in an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from assistant.config import LLMSettings
 from assistant.errors import PapersError
-
-PLACEHOLDERS = {
-    "system.md": set(),
-    "answer.md": {"question", "context"},
-    "condense.md": {"history", "question"},
-}
-
-
-def load_prompt(folder: Path, name: str) -> str:
-    """A prompt template; its placeholders are checked so a broken edit names the file at fault."""
-    import re
-
-    path = folder / name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PapersError(f"cannot read prompt template {path}: {exc.strerror}", fix="restore it from git") from exc
-    found = set(re.findall(r"\{(\w+)\}", text))
-    needed = PLACEHOLDERS.get(name, set())
-    if needed - found:
-        missing = ", ".join("{" + p + "}" for p in sorted(needed - found))
-        raise PapersError(f"prompt template {path} lacks {missing}", fix=f"put {missing} back into {path}")
-    if found - needed:
-        unknown = ", ".join("{" + p + "}" for p in sorted(found - needed))
-        raise PapersError(
-            f"prompt template {path} has unknown placeholder {unknown}",
-            fix=f"use only {', '.join('{' + p + '}' for p in sorted(needed)) or 'no placeholders'}",
-        )
-    return text
-
-
-def fill(template: str, **values: str) -> str:
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", value)
-    return template
 
 
 class ChatModel:

@@ -10,12 +10,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.answer import EXTRACTIVE_LABEL, Answer
-from assistant.retrieve import Hit
+from assistant.models import EXTRACTIVE_LABEL, Answer, Hit
+from assistant.view import source_line, sources_view
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+SNIPPET_CHARS = 220
 _STAGES = {
     "embed": "Embedding papers",
     "index": "Building the BM25 index",
@@ -47,10 +48,6 @@ def progress_bar(enabled: bool = True):
         yield update
 
 
-def source_line(n: int, title: str, date: str) -> str:
-    return f"[{n}] {title}" + (f" ({date})" if date else "")
-
-
 def print_answer(result: Answer, streamed: bool = False) -> None:
     """The answer (unless it was already streamed), then the Sources list of cited papers."""
     if result.fallback:
@@ -62,15 +59,11 @@ def print_answer(result: Answer, streamed: bool = False) -> None:
     else:
         out.print()
     out.print()
-    if result.abstained:
-        if result.sources:
-            out.print("Nearest papers (not cited):")
-            for n, hit in enumerate(result.sources, start=1):
-                out.print(escape(source_line(n, hit.title, hit.date)))
-    else:
-        out.print("Sources:")
-        for c in result.citations:
-            out.print(escape(source_line(c.n, c.title, c.date)))
+    view = sources_view(result)
+    if view.entries or not result.abstained:
+        out.print(f"{view.heading}:")
+    for e in view.entries:
+        out.print(escape(source_line(e.n, e.title, e.date)))
     for marker in result.removed_markers:
         err.print(f"[yellow]note:[/yellow] removed citation {escape(marker)}: it points to no retrieved source")
     if result.uncited:
@@ -88,7 +81,7 @@ def hits_table(hits: list[Hit]) -> Table:
     table.add_column("rel", justify="right", no_wrap=True)
     table.add_column("paper", ratio=1)
     for n, hit in enumerate(hits, start=1):
-        snippet = (hit.chunks[0] if hit.chunks else hit.abstract)[:220]
+        snippet = (hit.chunks[0] if hit.chunks else hit.abstract)[:SNIPPET_CHARS]
         date = f" [dim]({escape(hit.date)})[/dim]" if hit.date else ""
         table.add_row(
             str(n),

@@ -1,68 +1,52 @@
-"""The store: the one Chroma client (local or server), its collection's recorded settings, and the BM25 index.
+"""The store: the only code that talks to Chroma (local or server), plus the BM25 index derived from it.
 
 Layout of a local store folder:
-    chroma/            Chroma PersistentClient data (vectors, chunk texts, metadata)
-    bm25/<collection>/ bm25s index over the same papers (title + whole abstract, one row per paper), rebuilt
-                       from Chroma whenever the collection's chunk count differs from the one it was built at
-    ingest.lock        held while an ingest writes
+    chroma/            Chroma PersistentClient data (vectors, chunk texts, metadata; schema.py has the layout)
+    bm25/<collection>/ the BM25 index over the same papers (bm25.py), rebuilt from Chroma whenever the
+                       collection's chunk count differs from the one it was built at
 The BM25 index is derived from the collection, never the other way round, so it can always be rebuilt.
+Reads and writes go through chromadb directly: writing through llama-index's ChromaVectorStore stored every
+chunk a second time as JSON (`_node_content`) and cost 11% of ingest (evals/bench/README.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from assistant import bm25, schema
 from assistant.config import Settings
 from assistant.errors import PapersError
+from assistant.models import Filters
 
 if TYPE_CHECKING:
     import numpy as np
 
-_PAGE = 5000
+_PAGE = 5000  # ids per `get`: well below SQLite's variable limit
 BM25_RECHECK = 2.0  # seconds
 
 
-@dataclass
-class BM25Index:
-    """bm25s over whole papers: row i is paper_ids[i] (title + full abstract)."""
-
-    retriever: Any
-    count: int  # the collection's chunk count when it was built: a different count means stale
-    paper_ids: list[str]
-    n_chunks: list[int]
-    date_iso: list[str]
-    sources: list[str]
-    vocab: set[str] = field(default_factory=set)
-    row_of: dict[str, int] = field(default_factory=dict)  # paper id -> row
-
-    def __post_init__(self):
-        self.row_of = {pid: row for row, pid in enumerate(self.paper_ids)}
-
-    def chunk_ids(self, paper_id: str) -> list[str]:
-        row = self.row_of.get(paper_id)
-        return [] if row is None else [f"{paper_id}:{i}" for i in range(self.n_chunks[row])]
+def _date_int(text: str) -> int:
+    return int(text.replace("-", ""))
 
 
-def _stemmer():  # a new one per call: PyStemmer objects are not safe to share between threads
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def bm25_tokens(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, English stop words removed, Snowball-stemmed: the same for documents and queries."""
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+def where_clause(filters: Filters | None) -> dict | None:
+    """The filters as a Chroma `where` clause (dates are stored as YYYYMMDD integers, 0 when unknown)."""
+    if not filters or not filters.active():
+        return None
+    parts: list[dict] = []
+    if filters.since:
+        parts.append({"date_int": {"$gte": _date_int(filters.since)}})
+    if filters.until:
+        parts.append({"date_int": {"$lte": _date_int(filters.until)}})
+    if filters.source:
+        parts.append({"source": {"$eq": filters.source}})
+    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 class Store:
@@ -71,33 +55,34 @@ class Store:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.path = settings.store.path
-        self.client = _client(settings)
+        self._client = _client(settings)
         self.name = settings.store.collection
         self._collection = None
-        self._bm25: BM25Index | None = None
+        self._bm25: bm25.BM25Index | None = None
         self._bm25_checked = 0.0
 
     # --- the Chroma collection ---------------------------------------------------------------------------
 
     @property
-    def collection(self):
+    def _coll(self):
         if self._collection is None:
-            self._collection = self._get_collection()
+            try:
+                self._collection = self._client.get_collection(self.name, embedding_function=None)
+            except Exception:  # chromadb raises NotFoundError (or ValueError in older versions)
+                return None
         return self._collection
 
-    def _get_collection(self):
-        try:
-            return self.client.get_collection(self.name, embedding_function=None)
-        except Exception:  # chromadb raises NotFoundError (or ValueError in older versions)
-            return None
+    def ping(self) -> None:
+        """Fail when the Chroma server does not answer."""
+        self._client.heartbeat()
 
     def exists(self) -> bool:
-        return self.collection is not None and self.collection.count() > 0
+        return self._coll is not None and self._coll.count() > 0
 
     def create(self, embed_model: str, embed_dim: int) -> None:
         """Create the collection, recording the embedding model and chunking it was built with."""
         chunking = self.settings.chunking
-        self._collection = self.client.get_or_create_collection(
+        self._collection = self._client.get_or_create_collection(
             self.name,
             embedding_function=None,
             metadata={
@@ -110,7 +95,7 @@ class Store:
         )
 
     def info(self) -> dict:
-        return dict(self.collection.metadata or {}) if self.collection is not None else {}
+        return dict(self._coll.metadata or {}) if self._coll is not None else {}
 
     def check_embedding(self, embed_model: str, embed_dim: int | None = None) -> None:
         """Fail with the fix when the collection was built with another embedding model."""
@@ -139,37 +124,94 @@ class Store:
     def where(self) -> str:
         return self.settings.store.chroma_url or str(self.path)
 
-    def vector_store(self):
-        """llama-index's ChromaVectorStore over our collection (all writes and dense queries go through it)."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self.collection)
+    def count(self) -> int:
+        """Chunks in the collection."""
+        return self._coll.count() if self._coll is not None else 0
 
     def existing_ids(self, ids: list[str]) -> set[str]:
+        if self._coll is None:
+            return set()
         found: set[str] = set()
         for start in range(0, len(ids), _PAGE):
-            found.update(self.collection.get(ids=ids[start : start + _PAGE], include=[])["ids"])
+            found.update(self._coll.get(ids=ids[start : start + _PAGE], include=[])["ids"])
         return found
+
+    def add(self, chunks: list[schema.Chunk], vectors: np.ndarray) -> None:
+        """Write chunks with their vectors, in order, in batches below the client's maximum batch size."""
+        batch = max(1, min(self._client.get_max_batch_size(), _PAGE))
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            self._coll.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[start : start + batch],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata for c in part],
+            )
+
+    def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float, str]]:
+        """(chunk id, cosine, chunk text) of the k nearest chunks, best first."""
+        if self._coll is None:
+            return []
+        got = self._coll.query(
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            where=where_clause(filters),
+            include=["documents", "distances"],
+        )
+        # the collection uses cosine distance: cosine = 1 - distance
+        return [
+            (cid, 1.0 - float(dist), doc or "")
+            for cid, dist, doc in zip(got["ids"][0], got["distances"][0], got["documents"][0], strict=True)
+        ]
 
     def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         """Chunk id -> (text, metadata)."""
-        if not ids:
+        if not ids or self._coll is None:
             return {}
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        got = self._coll.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
+    def get_embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        if not ids or self._coll is None:
+            return {}
+        got = self._coll.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def paper(self, paper_id: str) -> dict:
+        """A stored paper's title, full abstract and metadata ({} when it is not stored)."""
+        _, meta = self.get_chunks([schema.first_chunk(paper_id)]).get(schema.first_chunk(paper_id), ("", {}))
+        return {**schema.paper_fields(meta), "abstract": meta.get(schema.ABSTRACT, "")} if meta else {}
+
+    def papers(self) -> Iterator[list[bm25.PaperRow]]:
+        """Every stored paper, a page at a time (read from each paper's first chunk)."""
+        count = self.count()
+        for offset in range(0, count, _PAGE):
+            page = self._coll.get(where={"chunk": 0}, include=["metadatas"], limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                break
+            yield [
+                bm25.PaperRow(
+                    schema.paper_of(cid),
+                    int(meta.get("n_chunks", 1)),
+                    meta.get("date_iso", ""),
+                    meta.get("source", ""),
+                    meta.get("title", ""),
+                    meta.get(schema.ABSTRACT, ""),
+                )
+                for cid, meta in zip(page["ids"], page["metadatas"], strict=True)
+            ]
 
     def reset(self) -> None:
         """Delete the collection and the BM25 index (for --rebuild)."""
         with contextlib.suppress(Exception):
-            self.client.delete_collection(self.name)
+            self._client.delete_collection(self.name)
         self._collection = None
         shutil.rmtree(self._bm25_dir, ignore_errors=True)
         self._bm25 = None
 
-    def count(self) -> int:
-        return self.collection.count() if self.collection is not None else 0
-
-    # --- the BM25 index ----------------------------------------------------------------------------------
+    # --- the BM25 index derived from the collection ------------------------------------------------------
 
     @property
     def _bm25_dir(self) -> Path:
@@ -178,16 +220,10 @@ class Store:
             return self.path / "bm25" / f"{host}-{self.name}"
         return self.path / "bm25" / self.name
 
-    def _bm25_state(self) -> dict:
-        try:
-            return json.loads((self._bm25_dir / "state.json").read_text())
-        except (OSError, ValueError):
-            return {}
-
     def bm25_stale(self) -> bool:
-        return self._bm25_state().get("count") != self.count()
+        return bm25.saved_count(self._bm25_dir) != self.count()
 
-    def bm25(self) -> BM25Index | None:
+    def bm25(self) -> bm25.BM25Index | None:
         """The BM25 index, rebuilt first when it does not match the collection.
 
         Whether it still matches (the chunk count; another client may have ingested) is checked at most
@@ -201,113 +237,22 @@ class Store:
             return None
         if self._bm25 is not None and self._bm25.count == count:
             return self._bm25
-        state = self._bm25_state()
-        if state.get("count") != count or "paper_ids" not in state:  # stale, or an older chunk-level index
+        if bm25.saved_count(self._bm25_dir) != count:
             self.rebuild_bm25()
         else:
-            import bm25s
-
-            retriever = bm25s.BM25.load(str(self._bm25_dir / "index"))
-            self._bm25 = BM25Index(
-                retriever,
-                count,
-                state["paper_ids"],
-                state["n_chunks"],
-                state["date_iso"],
-                state["sources"],
-                set(retriever.vocab_dict),
-            )
+            self._bm25 = bm25.load(self._bm25_dir)
         return self._bm25
 
-    def rebuild_bm25(self, progress=None) -> None:
-        """Index every paper of the collection with BM25 (title + whole abstract) and save it atomically.
+    def rebuild_bm25(self) -> None:
+        """Index every paper of the collection with BM25 (title + whole abstract) and save it.
 
         One row per paper rather than per chunk: on the dev questions it ranks as well (MRR 0.9806 -> 0.9833,
-        evals/README.md) and it indexes ~2x fewer tokens (build 2.8x faster at 20k papers). Pages are
-        tokenised to integer ids as they are read, so memory holds ids, not every token string at once.
+        evals/README.md) and it indexes ~2x fewer tokens (build 2.8x faster at 20k papers).
         """
-        import bm25s
-
-        ids: list[str] = []
-        n_chunks: list[int] = []
-        dates: list[str] = []
-        sources: list[str] = []
-        vocab: dict[str, int] = {}
-        corpus: list[list[int]] = []
         count = self.count()
-        for offset in range(0, count, _PAGE):
-            page = self.collection.get(where={"chunk": 0}, include=["metadatas"], limit=_PAGE, offset=offset)
-            if not page["ids"]:
-                break
-            metas = page["metadatas"]
-            for pid, meta in zip(page["ids"], metas, strict=True):
-                ids.append(pid.rsplit(":", 1)[0])
-                n_chunks.append(int(meta.get("n_chunks", 1)))
-                dates.append(meta.get("date_iso", ""))
-                sources.append(meta.get("source", ""))
-            for tokens in bm25_tokens([f"{m.get('title', '')}\n{m.get('abstract', '')}" for m in metas]):
-                corpus.append([vocab.setdefault(t, len(vocab)) for t in tokens])
-            if progress:
-                progress(len(ids), count)
-        retriever = bm25s.BM25()
-        retriever.index((corpus, vocab), show_progress=False)
-        del corpus
-        folder = self._bm25_dir
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        retriever.save(str(tmp / "index"))
-        state = {"count": count, "paper_ids": ids, "n_chunks": n_chunks, "date_iso": dates, "sources": sources}
-        (tmp / "state.json").write_text(json.dumps(state))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-        self._bm25 = BM25Index(retriever, count, ids, n_chunks, dates, sources, set(retriever.vocab_dict))
+        self._bm25 = bm25.build(self.papers(), count)
+        bm25.save(self._bm25, self._bm25_dir)
         self._bm25_checked = time.monotonic()
-
-    def bm25_scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray | None:
-        """BM25 score of every paper (row order of the index), or None when no query word is indexed."""
-        index = self.bm25()
-        if index is None:
-            return None
-        tokens = [t for t in bm25_tokens([query])[0] if t in index.vocab]
-        if not tokens:
-            return None
-        return index.retriever.get_scores(tokens, weight_mask=mask)
-
-    def get_embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
-        import numpy as np
-
-        if not ids:
-            return {}
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)}
-
-    # --- writing safely -----------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def write_lock(self):
-        """Only one ingest writes into a store at a time; a second one is refused with a clear message."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path / "ingest.lock"
-        with open(lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise PapersError(
-                    f"another ingest (pid {holder}) is writing into {self.where}",
-                    fix="wait for it to finish, then run this command again",
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-            try:
-                yield
-            finally:
-                handle.truncate(0)
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _embedding_fix(built_with: str, wanted: str) -> str:

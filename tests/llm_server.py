@@ -46,6 +46,10 @@ class FakeLLM:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def do_GET(self):  # not an LLM route: recorded (to see what a client sent) and refused
+                fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+                self._send(404, {"error": {"message": "not found", "type": "error", "code": None}})
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 fake.requests.append(body)

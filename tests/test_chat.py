@@ -68,8 +68,8 @@ def test_question_answer_sources_and_abstract(corpus_settings):
             view = await _ask(
                 app, pilot, "Which method uses LLM rationales to train smaller models that beat bigger ones?"
             )
-            assert view.data and not view.data["abstained"] and "[1]" in view.text
-            assert view.query_one(Markdown).source == view.data["answer"]
+            assert view.data and not view.data.abstained and "[1]" in view.text
+            assert view.query_one(Markdown).source == view.data.text
             assert DISTILL in _sources(app)[0]
             # selecting the source opens its full abstract and metadata
             app.screen.query_one(OptionList).focus()
@@ -91,9 +91,9 @@ def test_followup_offline_stays_on_the_paper_and_exports(corpus_settings, tmp_pa
         async with app.run_test(size=(140, 45)) as pilot:
             await _ready(app, pilot)
             first = await _ask(app, pilot, "Tell me about Orca-Math and grade school math.")
-            assert [c["title"] for c in first.data["citations"]][0] == ORCA
+            assert [c.title for c in first.data.citations][0] == ORCA
             second = await _ask(app, pilot, "How many parameters does it have?")
-            assert [c["title"] for c in second.data["citations"]] == [ORCA]
+            assert [c.title for c in second.data.citations] == [ORCA]
             assert "7-billion" in second.text
             await pilot.press("ctrl+e")
             await pilot.pause()
@@ -124,7 +124,7 @@ def test_resumed_conversation_is_shown_and_continues(corpus_settings):
             views = list(app.screen.query(AnswerView))
             assert len(views) == 1 and ORCA in _sources(app)[0]
             view = await _ask(app, pilot, "How many parameters does it have?")
-            assert view.data["citations"][0]["title"] == ORCA
+            assert view.data.citations[0].title == ORCA
             return app.screen.conversation
 
     assert len(_run(scenario()).turns) == 2
@@ -147,8 +147,8 @@ def test_followup_with_llm_is_condensed_and_streamed(corpus_settings, llm_server
             assert "LLM: tiny" in str(app.screen.query_one("#mode").render())
             await _ask(app, pilot, "Tell me about Orca-Math and grade school math.")
             view = await _ask(app, pilot, "How many parameters does it have?")
-            assert view.data["standalone_question"] == "How many parameters does the Orca-Math model have?"
-            assert view.data["citations"][0]["title"] == ORCA
+            assert view.data.standalone_question == "How many parameters does the Orca-Math model have?"
+            assert view.data.citations[0].title == ORCA
             assert view.query_one(Markdown).source == "Orca-Math is a **7-billion-parameter** model [1]."
 
     _run(scenario())

@@ -21,7 +21,7 @@ def test_first_ask_on_empty_store_ingests_bundled_corpus_then_answers(first_run)
     assert data["mode"] == "extractive" and data["abstained"] is False
     assert data["citations"][0]["title"].startswith("Distilling Step-by-Step!")
     assert {c["title"] for c in data["citations"]} <= {s["title"] for s in data["sources"]}
-    assert set(data["timings"]) >= {"retrieve_ms", "answer_ms"}  # the keys DESIGN.md names
+    assert set(data["timings"]) >= {"retrieve_ms", "answer_ms"}  # the keys scripts read (README, --json)
     assert (store / "chroma").is_dir() and (store / "bm25").is_dir()
 
 

@@ -36,7 +36,6 @@ def test_doctor_passes_on_a_good_store_and_names_what_to_fix(first_run, llm_serv
 def test_keys_and_tokens_never_appear_in_output_reports_exports_or_the_store(tmp_path, llm_server, monkeypatch):
     key, token = "sk-leakcheck-7f3a9e", "tok-leakcheck-1b2c4d"
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    monkeypatch.setenv("PAPERS_CHROMA_TOKEN", token)
     monkeypatch.setenv("PAPERS_LLM_BASE_URL", llm_server.url)
     monkeypatch.setenv("PAPERS_CHAT_DIR", str(tmp_path / "chats"))
     monkeypatch.chdir(tmp_path)
@@ -67,12 +66,17 @@ def test_keys_and_tokens_never_appear_in_output_reports_exports_or_the_store(tmp
     chat.ask(conversation, "How are cracked solar panels found?", settings)
     chat.save(conversation, settings)
     chat.export(conversation, tmp_path / "export.md")
+    assert [r.exit_code for r in outputs] == [0] * len(outputs), [r.output for r in outputs if r.exit_code]
+    assert "[1] Solar Panel Defect Detection" in outputs[1].output
     llm_server.status = 401
     outputs.append(runner.invoke(app, ["ask", "How are cracked solar panels found?"]))
+    assert outputs[-1].exit_code == 1 and "rejected the API key" in outputs[-1].output
+    # the Chroma token goes to a "server" (the test server, which is no Chroma) and the failure is reported
+    chroma = {"PAPERS_CHROMA_URL": llm_server.url.removesuffix("/v1"), "PAPERS_CHROMA_TOKEN": token}
+    for command in (["ask", "How are cracked solar panels found?"], ["doctor"]):
+        outputs.append(runner.invoke(app, command, env=chroma))
+        assert outputs[-1].exit_code == 1 and "Chroma" in outputs[-1].output, outputs[-1].output
 
-    assert outputs[1].exit_code == 0 and "[1] Solar Panel Defect Detection" in outputs[1].output
-    assert outputs[5].exit_code == 0, outputs[5].output
-    assert outputs[-1].exit_code == 1  # the failing call was made too
     for result in outputs:
         assert key not in result.output and token not in result.output
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -81,3 +85,4 @@ def test_keys_and_tokens_never_appear_in_output_reports_exports_or_the_store(tmp
         data = path.read_bytes()
         assert key.encode() not in data and token.encode() not in data, path
     assert llm_server.headers[0]["authorization"] == f"Bearer {key}"  # the key was really in use
+    assert f"Bearer {token}" in [h.get("authorization") for h in llm_server.headers]  # and the token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
@@ -55,8 +54,15 @@ def test_int8_vectors_stay_close_to_fp32(tmp_path):
     assert cosines.mean() >= 0.98 and cosines.min() >= 0.95
 
 
-@pytest.mark.parametrize("runtime", ["torch", "onnx"])
-def test_torch_and_onnx_stores_are_interchangeable(tmp_path, runtime):
-    """fp32 ONNX and sentence-transformers vectors agree, so they share the model name and the store."""
-    settings = make_settings(tmp_path / "s").updated(embedding={"runtime": runtime})
-    assert get_embedder(settings).name == "all-MiniLM-L6-v2"
+def test_a_store_built_with_torch_is_queried_with_onnx_fp32(tmp_path):
+    """fp32 ONNX and sentence-transformers vectors agree, so they share the model name and one store serves
+    both: a store ingested with torch answers an fp32 ONNX query, with the same top papers."""
+    corpus = write_jsonl(tmp_path / "c.jsonl", SMALL_CORPUS)
+    torch_settings = make_settings(tmp_path / "s").updated(embedding={"runtime": "torch"})
+    ingest([corpus], torch_settings)
+    questions = ["cracked solar panels from drones", "whale song units from hydrophones", "recompute activations"]
+    tops = {}
+    for runtime in ("torch", "onnx"):
+        settings = torch_settings.updated(embedding={"runtime": runtime})
+        tops[runtime] = [retrieve(q, settings, mode="dense").hits[0].title for q in questions]
+    assert tops["onnx"] == tops["torch"]

@@ -104,8 +104,12 @@ def _wait_for_writes(proc: subprocess.Popen, store: Path) -> None:
 
 def _check_complete(store: Path) -> None:
     """Every paper exactly once, with all its chunks; the BM25 index matches the collection."""
+    import chromadb
+
     s = open_store(make_settings(store))
-    got = s.collection.get(include=["metadatas"])
+    # read the collection directly (not through Store), to see what is really on disk
+    client = chromadb.PersistentClient(str(store / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False))
+    got = client.get_collection("papers").get(include=["metadatas"])
     chunks: dict[str, set[int]] = {}
     expected: dict[str, int] = {}
     for _cid, meta in zip(got["ids"], got["metadatas"], strict=True):

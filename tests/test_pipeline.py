@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import CANNOT_ANSWER, CitationStream, answer, clean_markers
+from assistant.answer import answer
+from assistant.citations import CitationStream, clean_markers
 from assistant.errors import PapersError
 from assistant.ingest import ingest
-from assistant.retrieve import Filters, retrieve
+from assistant.models import CANNOT_ANSWER, Filters
+from assistant.retrieve import retrieve
 from assistant.store import open_store
 from tests.conftest import SMALL_CORPUS, make_settings, write_jsonl
 
@@ -124,18 +126,14 @@ def test_common_env_vars_do_not_leak_into_settings(monkeypatch):
 )
 def test_near_miss_question_abstains_although_a_paper_looks_close(corpus_settings, question):
     """Close in embedding space, but the top paper lacks what the question is about: abstain, cite nothing."""
-    from assistant.answer import CANNOT_ANSWER, answer
-
     result = answer(question, corpus_settings)
     assert result.abstained and result.text == CANNOT_ANSWER and result.citations == []
-    assert result.sources[0].unmatched >= corpus_settings.retrieval.unmatched_threshold
+    assert result.unmatched >= corpus_settings.retrieval.unmatched_threshold
 
 
 def test_paraphrased_question_is_answered_although_its_words_differ(corpus_settings):
     """A single pass over the data, for "one epoch": few shared words, but every question word finds a close
     token in the paper, so it answers (exact word coverage abstained here)."""
-    from assistant.answer import answer
-
     result = answer(
         "Which paper argues that a single pass over the training data is enough if the model size is adjusted "
         "instead of the number of epochs?",
@@ -143,11 +141,11 @@ def test_paraphrased_question_is_answered_although_its_words_differ(corpus_setti
     )
     assert not result.abstained
     assert result.citations[0].title == "One Epoch Is All You Need"
-    assert result.sources[0].unmatched < corpus_settings.retrieval.unmatched_threshold
+    assert result.unmatched < corpus_settings.retrieval.unmatched_threshold
 
 
 def test_offline_condense_joins_only_questions_that_refer_back(tmp_path):
-    from assistant.answer import condense
+    from assistant.chat import condense
 
     settings = make_settings(tmp_path / "s")
     history = ["Tell me about Orca-Math and grade school math."]
@@ -170,7 +168,5 @@ def test_offline_condense_joins_only_questions_that_refer_back(tmp_path):
 def test_quantity_question_quotes_the_sentence_with_the_figure(corpus_settings, question, figure):
     """Asked "how many / how large", the extractive answer quotes the sentence that holds the number
     (without the preference it quoted the paper's introduction and never said the figure)."""
-    from assistant.answer import answer
-
     result = answer(question, corpus_settings)
     assert not result.abstained and figure in result.text

@@ -17,6 +17,7 @@ from textual.worker import Worker, get_current_worker
 
 from assistant import chat
 from assistant.errors import PapersError
+from assistant.models import Answer
 from assistant.tui.screens.abstract import AbstractScreen
 from assistant.tui.widgets.message import AnswerView, QuestionView
 from assistant.tui.widgets.prompt import PromptInput
@@ -115,7 +116,7 @@ class ChatScreen(Screen):
         self.query_one(StatusBar).activity = "retrieving and answering"
         self._answering = self._answer(event.text, view)
 
-    async def _add_turn(self, question: str, data: dict | None) -> AnswerView:
+    async def _add_turn(self, question: str, data: Answer | None) -> AnswerView:
         pane = self.query_one("#conversation", VerticalScroll)
         view = AnswerView(data)
         await pane.mount_all([QuestionView(question), view])
@@ -187,10 +188,8 @@ class ChatScreen(Screen):
 
     @on(SourcesPanel.Open)
     def _open_source(self, event: SourcesPanel.Open) -> None:
-        from assistant.retrieve import paper
-
         try:
-            details = paper(event.paper_id, self.settings, store=self.store)
+            details = self.store.paper(event.paper_id)
         except PapersError as exc:
             self._error(exc)
             return
@@ -234,6 +233,6 @@ class ChatScreen(Screen):
             self.notify("No answer to copy yet.", severity="warning")
             return
         data = views[-1].data
-        lines = [data["answer"], ""] + [f"[{c['n']}] {c['title']}" for c in data["citations"]]
+        lines = [data.text, ""] + [f"[{c.n}] {c.title}" for c in data.citations]
         self.app.copy_to_clipboard("\n".join(lines).strip())
         self.notify("Copied the last answer and its sources.")

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Markdown, Static
 
-from assistant.answer import EXTRACTIVE_LABEL
+from assistant.models import EXTRACTIVE_LABEL, Answer
 
 
 class QuestionView(Static):
@@ -24,9 +24,9 @@ class AnswerView(Vertical, can_focus=True):
     class Selected(Message):
         view: AnswerView
 
-    def __init__(self, data: dict | None = None) -> None:
+    def __init__(self, data: Answer | None = None) -> None:
         super().__init__()
-        self.data = data  # Answer.to_dict() once the answer is complete
+        self.data = data  # the Answer once it is complete
         self._streamed = ""
 
     def compose(self) -> ComposeResult:
@@ -41,7 +41,7 @@ class AnswerView(Vertical, can_focus=True):
 
     @property
     def text(self) -> str:
-        return self.data["answer"] if self.data else self._streamed
+        return self.data.text if self.data else self._streamed
 
     def label(self, text: str) -> None:
         self.query_one(".answer-label", Static).update(text)
@@ -51,19 +51,19 @@ class AnswerView(Vertical, can_focus=True):
         self.label("answering…")
         await self.query_one(Markdown).append(piece)
 
-    def finish(self, data: dict) -> None:
+    def finish(self, data: Answer) -> None:
         self.data = data
-        if data["abstained"]:
+        if data.abstained:
             label = "no answer: nothing relevant retrieved"
-        elif data["mode"] == "extractive":
+        elif data.mode == "extractive":
             label = EXTRACTIVE_LABEL
         else:
-            label = f"answered by {data.get('model')}" + (" · cites no source" if data.get("uncited") else "")
-        if data.get("standalone_question"):
-            label += f"\nsearched as: {data['standalone_question']}"
+            label = f"answered by {data.model}" + (" · cites no source" if data.uncited else "")
+        if data.standalone_question:
+            label += f"\nsearched as: {data.standalone_question}"
         self.label(label)
-        self.query_one(Markdown).update(data["answer"])
-        self.set_class(bool(data["abstained"]), "-abstained")
+        self.query_one(Markdown).update(data.text)
+        self.set_class(data.abstained, "-abstained")
 
     def fail(self, message: str) -> None:
         self.label(message)

@@ -1,0 +1,116 @@
+"""Extractive answers: the retrieved abstracts' sentences most similar to the question, each cited.
+
+Used offline (no LLM configured) and as the fallback when an LLM fails. Every quoted sentence is followed by
+the marker of the paper it comes from, so the citation check of citations.py holds by construction.
+The numbers below were chosen on evals/questions-dev.jsonl (evals/README.md, "Extractive answers").
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.config import Settings
+from assistant.embeddings import get_embedder
+from assistant.models import Hit, Retrieval
+from assistant.text import split_sentences
+
+SECONDARY_MARGIN = 0.05  # quote a lower-ranked paper only when its relevance is this close to the top one
+SENTENCE_MARGIN = 0.12  # a lower-ranked paper's sentence must be this close to the best sentence's similarity
+MAX_SENTENCES = 4  # in an answer that may quote several papers
+MAX_SENTENCES_ONE_PAPER = 3  # in an answer about one paper
+TOP_PAPER_SENTENCES = 2  # from the top paper when others may be quoted too (each other paper gives one)
+PLURAL_PAPERS = 3  # papers an answer may quote when the question asks for several or gives no cue
+NUMBER_BONUS = 0.2  # added to a sentence's similarity when the question asks for a quantity and it has a number
+
+_PLURAL = re.compile(
+    r"\b(which|what|any|list|name|other|some|several|all|the)\s+((?!(paper|work|study|article)\b)\w+\s+)?"
+    r"(papers|works|studies|articles)\b",
+    re.IGNORECASE,
+)
+_SINGULAR = re.compile(
+    r"\b(which|what|a|one|the|is there an?y?)\s+(paper|work|study|article|method|approach|framework|technique)\b"
+    r"|^\s*paper\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"[A-Za-z0-9][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]{2,}")  # words with capitals or digits
+_QUANTITY = re.compile(
+    r"\bhow (many|much|large|big|small|fast|long|far|often|accurate)\b|\bby how\b|"
+    r"\bwhat ([\w-]+ ){0,3}(share|percentage|fraction|proportion|number|sizes?|range|speedup|accuracy|score)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+
+
+def papers_wanted(question: str, hits: list[Hit]) -> int:
+    """How many papers an extractive answer may quote: one when the question asks for one paper ("which
+    paper ...", "is there a paper ...") or names the top paper ("What does the Curse of Depth paper ..."),
+    up to PLURAL_PAPERS when it asks for papers in the plural or gives no cue."""
+    if _PLURAL.search(question):
+        return PLURAL_PAPERS
+    if _SINGULAR.search(question):
+        return 1
+    title_words = {w.lower() for w in re.findall(r"[\w-]+", hits[0].title)} if hits else set()
+    names = [w for w in _NAME.findall(question)[1:] if len(w) > 2]  # the first word is capitalised anyway
+    return 1 if any(w.lower() in title_words for w in names) else PLURAL_PAPERS
+
+
+def asks_quantity(question: str) -> bool:
+    """Whether the question asks for a figure ("how many ...", "what share ...")."""
+    return bool(_QUANTITY.search(question))
+
+
+def select(similarity: list[float], papers: list[int], max_papers: int) -> list[int]:
+    """Which candidate sentences to quote, by index: best first within the limits per paper and per answer.
+
+    similarity[i] is sentence i's similarity to the question, papers[i] its source number (1 = top paper).
+    """
+    import numpy as np
+
+    best = max(similarity)
+    chosen: list[int] = []
+    per_paper: dict[int, int] = {}
+    limit_total = MAX_SENTENCES_ONE_PAPER if max_papers == 1 else MAX_SENTENCES
+    for idx in np.argsort(-np.asarray(similarity)).tolist():
+        n = papers[idx]
+        limit = (TOP_PAPER_SENTENCES if max_papers > 1 else MAX_SENTENCES_ONE_PAPER) if n == 1 else 1
+        if per_paper.get(n, 0) >= limit or (n > 1 and similarity[idx] < best - SENTENCE_MARGIN):
+            continue
+        chosen.append(idx)
+        per_paper[n] = per_paper.get(n, 0) + 1
+        if len(chosen) == limit_total:
+            break
+    return chosen
+
+
+def extractive(
+    retrieval: Retrieval, settings: Settings, max_papers: int = PLURAL_PAPERS, focus: str | None = None
+) -> tuple[str, dict[int, str]]:
+    """The most relevant sentences of the top abstracts, each followed by its source marker, and the quoted
+    passage per source number.
+
+    focus: for a follow-up, the user's own words ("how much data did they use?"): retrieval found the papers
+    with the condensed question, and the sentences are picked by what the follow-up asks.
+    """
+    import numpy as np
+
+    hits = retrieval.hits
+    threshold = settings.retrieval.abstain_threshold
+    candidates: list[tuple[int, int, str]] = []  # (source n, position, sentence)
+    for n, hit in enumerate(hits[:max_papers], start=1):
+        if n > 1 and (hit.relevance < threshold or hit.relevance < hits[0].relevance - SECONDARY_MARGIN):
+            continue
+        candidates += [(n, i, s) for i, s in enumerate(split_sentences(hit.abstract))]
+    if not candidates:
+        return "", {}
+    embedder = get_embedder(settings)
+    vectors = embedder.embed([s for _, _, s in candidates])
+    query = embedder.embed([focus])[0] if focus else np.asarray(retrieval.query_vector, dtype="float32")
+    similarity = vectors @ query
+    if asks_quantity(focus or retrieval.question):  # "how many ...?": the sentence with the figure answers it
+        similarity += NUMBER_BONUS * np.array([bool(_NUMBER.search(s)) for _, _, s in candidates])
+    chosen = select([float(x) for x in similarity], [n for n, _, _ in candidates], max_papers)
+    chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
+    passages: dict[int, str] = {}
+    for i in chosen:
+        passages.setdefault(candidates[i][0], candidates[i][2])
+    return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen), passages

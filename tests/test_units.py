@@ -1,0 +1,140 @@
+"""The pure cores of the pipeline stages, table-driven: fusion, sentence splitting, which sentences an
+extractive answer quotes, how many papers it may quote, prompt validation and filling, marker cleaning."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import cited_numbers, clean_markers
+from assistant.errors import PapersError
+from assistant.extractive import asks_quantity, papers_wanted, select
+from assistant.fusion import fuse, order, ranks
+from assistant.models import Hit
+from assistant.prompts import fill, load_prompt
+from assistant.text import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("rankings", "weights", "prefer", "expected_order"),
+    [
+        # agreement wins; a paper only one retriever found still ranks
+        ({"dense": ["a", "b", "c"], "bm25": ["a", "c"]}, {}, (), ["a", "c", "b"]),
+        # a weight of 0 silences a ranking
+        ({"dense": ["a", "b"], "bm25": ["b", "a"]}, {"bm25": 0.0}, (), ["a", "b"]),
+        ({"dense": ["a", "b"], "bm25": ["b", "a"]}, {"dense": 0.0}, (), ["b", "a"]),
+        # disagreement: the preferred paper (cited by the last answer) breaks the tie
+        ({"dense": ["a", "b"], "bm25": ["b", "a"]}, {}, ("b",), ["b", "a"]),
+        # ...lifts a paper both retrievers list, but one neither lists stays below their shared first
+        ({"dense": ["a", "b", "c"], "bm25": ["a", "b", "c"]}, {}, ("c",), ["c", "a", "b"]),
+        ({"dense": ["a", "b"], "bm25": ["a", "b"]}, {}, ("z",), ["a", "b", "z"]),
+        # equal scores: ties broken by id, so output is stable
+        ({"dense": ["b", "a"], "bm25": ["a", "b"]}, {}, (), ["a", "b"]),
+    ],
+)
+def test_fuse_orders_by_reciprocal_rank(rankings, weights, prefer, expected_order):
+    assert order(fuse(rankings, weights, k=60, prefer=prefer)) == expected_order
+
+
+def test_fuse_scores_are_weight_over_k_plus_rank():
+    scores = fuse({"dense": ["a", "b"], "bm25": ["b"]}, {"dense": 2.0}, k=10)
+    assert scores == pytest.approx({"a": 2.0 / 11, "b": 2.0 / 12 + 1.0 / 11})
+
+
+def test_ranks_are_one_based_with_stable_ties():
+    assert ranks({"x": 0.5, "y": 0.9, "z": 0.5}) == {"y": 1, "x": 2, "z": 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("We propose X. It beats Y by 3 points on Z.", ["We propose X.", "It beats Y by 3 points on Z."][1:]),
+        (
+            "Prior work, e.g. Smith et al. 2020, trains on labels. We train without labels instead.",
+            ["Prior work, e.g. Smith et al. 2020, trains on labels.", "We train without labels instead."],
+        ),
+        ("The accuracy rises to 86.81% on GSM8K. Code is released.", ["The accuracy rises to 86.81% on GSM8K."]),
+        ("Is it enough? Yes: one pass over the data suffices.", ["Yes: one pass over the data suffices."]),
+    ],
+)
+def test_split_sentences_keeps_abbreviations_and_drops_fragments(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+@pytest.mark.parametrize(
+    ("similarity", "papers", "max_papers", "chosen"),
+    [
+        # one paper wanted: its three best sentences, nothing else
+        ([0.9, 0.8, 0.7, 0.6, 0.95], [1, 1, 1, 1, 2], 1, [4, 0, 1]),
+        # several papers: two from the top paper, one from each other paper close enough, four at most
+        ([0.9, 0.85, 0.8, 0.88, 0.87, 0.86], [1, 1, 1, 2, 3, 4], 3, [0, 3, 4, 5]),
+        ([0.9, 0.89, 0.8, 0.88], [1, 1, 1, 2], 3, [0, 1, 3]),
+        # another paper's sentence far below the best one (more than the margin) is left out
+        ([0.9, 0.85, 0.7], [1, 1, 2], 3, [0, 1]),
+    ],
+)
+def test_select_limits_sentences_per_paper_and_per_answer(similarity, papers, max_papers, chosen):
+    assert select(similarity, papers, max_papers) == chosen
+
+
+def _hit(title: str) -> Hit:
+    return Hit(paper_id="p", title=title, score=0.0, relevance=0.5)
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("Which papers study mixture-of-experts routing?", 3),
+        ("Which paper trains small models on rationales?", 1),
+        ("Is there a paper on whale songs?", 1),
+        ("What does TokenFormer change in the transformer?", 1),  # names the top paper
+        ("How do people compress the KV cache?", 3),  # no cue: may quote several
+    ],
+)
+def test_papers_wanted_follows_the_question(question, wanted):
+    assert papers_wanted(question, [_hit("TokenFormer: Rethinking Transformer Scaling")]) == wanted
+
+
+@pytest.mark.parametrize(
+    ("question", "quantity"),
+    [
+        ("How many GPUs did they use?", True),
+        ("What share of the data is synthetic?", True),
+        ("Why does it work?", False),
+    ],
+)
+def test_quantity_questions_are_recognised(question, quantity):
+    assert asks_quantity(question) is quantity
+
+
+def test_prompt_placeholders_are_checked_and_values_never_re_expanded(tmp_path):
+    (tmp_path / "answer.md").write_text("Q: {question}\n{context}\nLiteral {{braces}}.")
+    template = load_prompt(tmp_path, "answer.md")
+    filled = fill(template, question="what is {context}?", context="<source>x</source>")
+    assert filled == "Q: what is {context}?\n<source>x</source>\nLiteral {braces}."
+
+    (tmp_path / "answer.md").write_text("Q: {question}")
+    with pytest.raises(PapersError, match=r"lacks \{context\}"):
+        load_prompt(tmp_path, "answer.md")
+    (tmp_path / "answer.md").write_text("{question} {context} {extra}")
+    with pytest.raises(PapersError, match=r"unknown placeholder \{extra\}"):
+        load_prompt(tmp_path, "answer.md")
+    (tmp_path / "answer.md").write_text("{question} {context} and a lone { brace")
+    with pytest.raises(PapersError, match="not a valid template"):
+        load_prompt(tmp_path, "answer.md")
+    (tmp_path / "system.md").write_text("Answer from the sources.")  # the abstention sentence is a placeholder
+    with pytest.raises(PapersError, match=r"lacks \{cannot_answer\}"):
+        load_prompt(tmp_path, "system.md")
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned", "removed"),
+    [
+        ("A [1]. B [2, 7]. C [9].", "A [1]. B [2]. C.", ["[2, 7]", "[9]"]),
+        ("Nothing cited.", "Nothing cited.", []),
+        ("Both [1,2].", "Both [1, 2].", []),
+    ],
+)
+def test_markers_pointing_to_no_source_are_removed(text, cleaned, removed):
+    got: list[str] = []
+    assert clean_markers(text, 2, got) == cleaned and got == removed
+    assert all(1 <= n <= 2 for n in cited_numbers(cleaned))
