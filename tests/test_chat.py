@@ -74,6 +74,7 @@ def test_question_answer_sources_and_abstract(corpus_settings):
             # selecting the source opens its full abstract and metadata
             app.screen.query_one(OptionList).focus()
             await pilot.press("enter")
+            await app.workers.wait_for_complete()  # the paper is read in a worker, off the event loop
             await pilot.pause()
             assert isinstance(app.screen, AbstractScreen)
             assert app.screen.paper["title"] == DISTILL

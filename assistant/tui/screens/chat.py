@@ -188,12 +188,17 @@ class ChatScreen(Screen):
 
     @on(SourcesPanel.Open)
     def _open_source(self, event: SourcesPanel.Open) -> None:
+        self._load_paper(event.paper_id, event.n)
+
+    @work(thread=True, group="paper")
+    def _load_paper(self, paper_id: str, n: int) -> None:
+        """Read the paper off the event loop: on a remote Chroma server the read takes a network round trip."""
         try:
-            details = self.store.paper(event.paper_id)
+            details = self.store.paper(paper_id)
         except PapersError as exc:
-            self._error(exc)
+            self.app.call_from_thread(self._error, exc)
             return
-        self.app.push_screen(AbstractScreen(details, event.n))
+        self.app.call_from_thread(self.app.push_screen, AbstractScreen(details, n))
 
     # --- actions -----------------------------------------------------------------------------------------
 
