@@ -13,7 +13,7 @@ from collections.abc import Callable
 from assistant import abstain, citations
 from assistant.config import Settings
 from assistant.errors import PapersError
-from assistant.extractive import extractive, papers_wanted
+from assistant.extractive import asks_plural, extractive, papers_wanted
 from assistant.generate import generate
 from assistant.models import CANNOT_ANSWER, Answer, Filters, Retrieval
 from assistant.retrieve import retrieve
@@ -67,9 +67,13 @@ def answer(
         model=settings.llm.model if mode == "llm" else None,
     )
     index = store.bm25()
+    words = []
     if hits and index is not None:  # the near-miss check runs here, not in retrieve(): `papers search` skips it
-        result.unmatched = abstain.unmatched(retrieval.question, hits[0], index, settings)
-    if abstain.should_abstain(hits, result.unmatched, settings):
+        words = abstain.word_matches(retrieval.question, hits[0], index, settings)
+        result.unmatched = abstain.unmatched(words)
+    verdict = abstain.judge(hits, words, settings)
+    result.confidence = verdict.confidence
+    if verdict.abstain:
         result.abstained, result.text = True, CANNOT_ANSWER
         if on_token:
             on_token(result.text)
@@ -90,8 +94,11 @@ def answer(
 
 def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: str | None, on_token) -> None:
     wanted = papers_wanted(result.question, retrieval.hits)
-    text, passages = extractive(retrieval, settings, max_papers=wanted, focus=focus)
+    plural = asks_plural(result.question)
+    text, passages = extractive(retrieval, settings, max_papers=wanted, focus=focus, plural=plural)
     result.mode, result.text, result.abstained = "extractive", text or CANNOT_ANSWER, not text
+    if result.abstained:
+        result.confidence = None
     result.citations = citations.citations(text, retrieval.hits, passages)
     if on_token:
         on_token(result.text)
@@ -101,5 +108,7 @@ def _generate(result: Answer, settings: Settings, on_token: Callable[[str], None
     text, removed, _ = generate(result.question, result.sources, settings, on_token)
     result.text, result.removed_markers = text, removed
     result.abstained = text.startswith(CANNOT_ANSWER.rstrip("."))
+    if result.abstained:
+        result.confidence = None
     result.citations = citations.citations(text, result.sources)
     result.uncited = not result.abstained and not result.citations

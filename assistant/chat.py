@@ -22,7 +22,7 @@ from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.models import Answer
 from assistant.store import Store
-from assistant.view import answer_label, sources_view
+from assistant.view import answer_label, confidence_label, sources_view
 
 _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|theirs|this|these|those|he|she|his|her|the same|above|previous|"
@@ -173,9 +173,9 @@ def to_markdown(conversation: Conversation) -> str:
         lines += [f"## Q: {turn.question}", ""]
         if result.standalone_question:
             lines += [f"*Searched as:* {result.standalone_question}", ""]
-        label = answer_label(result)
-        if label:
-            lines += [f"*{label}*", ""]
+        for label in (answer_label(result), confidence_label(result)):
+            if label:
+                lines += [f"*{label}*", ""]
         lines += [result.text, ""]
         view = sources_view(result)
         if view.entries:

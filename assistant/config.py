@@ -92,21 +92,26 @@ class RetrievalSettings(_Group):
 
     top_k: int = Field(default=5, ge=1, description="Papers returned per question.")
     candidates: int = Field(default=40, ge=1, description="Chunks fetched from each retriever before fusion.")
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
-    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in the fusion.")
-    bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    dense_weight: float = Field(
+        default=1.0, ge=0, description="Weight of the best chunk's cosine (standardised) in the fused score."
+    )
+    paper_weight: float = Field(
+        default=1.0, ge=0, description="Weight of the whole paper's cosine (title + abstract, standardised)."
+    )
+    bm25_weight: float = Field(default=0.5, ge=0, description="Weight of the BM25 score (standardised).")
+    prefer_bonus: float = Field(
+        default=1.0,
+        ge=0,
+        description="In a conversation, standard deviations added to the paper the last answer cited first.",
+    )
     abstain_threshold: float = Field(
+        default=0.25,
+        description="Abstain (nothing relevant retrieved) when the best paper's relevance (cosine of its best "
+        "chunk) is below this.",
+    )
+    confident_threshold: float = Field(
         default=0.40,
-        description="Abstain when the best paper's relevance (cosine of its best chunk) is below this.",
-    )
-    agreement_threshold: float = Field(
-        default=0.45,
-        description="Below this relevance, answer only when dense and BM25 both rank the same paper first.",
-    )
-    unmatched_threshold: float = Field(
-        default=0.10,
-        description="Abstain when the top paper leaves this much of the question unmatched (IDF-weighted shortfall "
-        "of its words below a 0.6 token match): the question names something that paper never mentions.",
+        description="Below this relevance an answer is given but labelled low-confidence (the closest match).",
     )
 
 

@@ -82,12 +82,17 @@ def retrieval_metrics(q: Question, ranked: list[str]) -> dict[str, float]:
     }
 
 
-def answer_metrics(q: Question, text: str, cited: list[str], abstained: bool) -> dict[str, float]:
+def answer_metrics(
+    q: Question, text: str, cited: list[str], abstained: bool, confidence: str | None = None
+) -> dict[str, float]:
     out: dict[str, float] = {}
+    low = not abstained and confidence == "low"
     if not q.answerable:
         out["abstained"] = float(abstained)
+        out["caught"] = float(abstained or low)  # a near miss refused, or answered with the low-confidence label
         return out
     out["false_abstention"] = float(abstained)
+    out["low_confidence"] = float(low)
     expected, cited_set = {_norm(t) for t in q.expected_titles}, {_norm(t) for t in cited}
     if cited_set:
         out["citation_precision"] = len(cited_set & expected) / len(cited_set)
@@ -146,7 +151,11 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
         total = time.perf_counter() - started
         cited = [c.title for c in result.citations]
         metrics = retrieval_metrics(q, result.ranking)
-        metrics.update(answer_metrics(q, result.text, cited, result.abstained))
+        metrics.update(answer_metrics(q, result.text, cited, result.abstained, result.confidence))
+        if q.kind == "multi" and q.answerable:
+            metrics["multi_citation_recall"] = metrics["citation_recall"]
+        if q.answer_contains and q.kind == "fact":
+            metrics["fact_accuracy"] = metrics["answer_accuracy"]
         rows.append(
             {
                 "id": q.id,
@@ -154,7 +163,12 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
                 "question": q.question,
                 "answer": result.text,
                 "abstained": result.abstained,
+                "confidence": result.confidence,
                 "cited": cited,
+                "signals": {
+                    "relevance": max((h.relevance for h in result.sources), default=None),
+                    "unmatched": result.unmatched,
+                },
                 "retrieved": result.ranking,
                 "metrics": metrics,
                 "timings": {
@@ -301,8 +315,12 @@ METRIC_ORDER = [
     "citation_recall",
     "citation_f1",
     "abstained",
+    "caught",
     "false_abstention",
+    "low_confidence",
+    "multi_citation_recall",
     "answer_accuracy",
+    "fact_accuracy",
     "retrieve_ms_p50",
     "retrieve_ms_p95",
     "answer_ms_p50",

@@ -19,7 +19,10 @@ SENTENCE_MARGIN = 0.12  # a lower-ranked paper's sentence must be this close to 
 MAX_SENTENCES = 4  # in an answer that may quote several papers
 MAX_SENTENCES_ONE_PAPER = 3  # in an answer about one paper
 TOP_PAPER_SENTENCES = 2  # from the top paper when others may be quoted too (each other paper gives one)
-PLURAL_PAPERS = 3  # papers an answer may quote when the question asks for several or gives no cue
+PLURAL_PAPERS = 3  # papers an answer may quote when the question gives no cue
+# "Which papers ...": every retrieved paper whose fused score is at least this share of the top paper's is
+# cited, one sentence each (researcher-phrased dev set: multi-paper citation recall 0.86; evals/README.md)
+MULTI_SCORE_SHARE = 0.5
 NUMBER_BONUS = 0.2  # added to a sentence's similarity when the question asks for a quantity and it has a number
 
 _PLURAL = re.compile(
@@ -41,12 +44,18 @@ _QUANTITY = re.compile(
 _NUMBER = re.compile(r"\d")
 
 
+def asks_plural(question: str) -> bool:
+    """Whether the question asks for papers in the plural ("which papers ...", "any works on ...")."""
+    return bool(_PLURAL.search(question))
+
+
 def papers_wanted(question: str, hits: list[Hit]) -> int:
     """How many papers an extractive answer may quote: one when the question asks for one paper ("which
     paper ...", "is there a paper ...") or names the top paper ("What does the Curse of Depth paper ..."),
-    up to PLURAL_PAPERS when it asks for papers in the plural or gives no cue."""
-    if _PLURAL.search(question):
-        return PLURAL_PAPERS
+    every paper that answers (up to the retrieved ones) when it asks for papers in the plural, and up to
+    PLURAL_PAPERS when it gives no cue."""
+    if asks_plural(question):
+        return len(hits)
     if _SINGULAR.search(question):
         return 1
     title_words = {w.lower() for w in re.findall(r"[\w-]+", hits[0].title)} if hits else set()
@@ -59,11 +68,18 @@ def asks_quantity(question: str) -> bool:
     return bool(_QUANTITY.search(question))
 
 
-def select(similarity: list[float], papers: list[int], max_papers: int) -> list[int]:
+def select(similarity: list[float], papers: list[int], max_papers: int, plural: bool = False) -> list[int]:
     """Which candidate sentences to quote, by index: best first within the limits per paper and per answer.
 
     similarity[i] is sentence i's similarity to the question, papers[i] its source number (1 = top paper).
+    plural: the question asks for papers; each candidate paper gets its best sentence, one each.
     """
+    if plural:
+        best_of: dict[int, int] = {}
+        for idx, n in enumerate(papers):
+            if n not in best_of or similarity[idx] > similarity[best_of[n]]:
+                best_of[n] = idx
+        return [best_of[n] for n in sorted(best_of)]
     import numpy as np
 
     best = max(similarity)
@@ -83,10 +99,15 @@ def select(similarity: list[float], papers: list[int], max_papers: int) -> list[
 
 
 def extractive(
-    retrieval: Retrieval, settings: Settings, max_papers: int = PLURAL_PAPERS, focus: str | None = None
+    retrieval: Retrieval,
+    settings: Settings,
+    max_papers: int = PLURAL_PAPERS,
+    focus: str | None = None,
+    plural: bool = False,
 ) -> tuple[str, dict[int, str]]:
     """The most relevant sentences of the top abstracts, each followed by its source marker, and the quoted
-    passage per source number.
+    passage per source number. plural: the question asks for papers; every paper scoring at least
+    MULTI_SCORE_SHARE of the top one is quoted, one sentence each.
 
     focus: for a follow-up, the user's own words ("how much data did they use?"): retrieval found the papers
     with the condensed question, and the sentences are picked by what the follow-up asks.
@@ -94,10 +115,12 @@ def extractive(
     import numpy as np
 
     hits = retrieval.hits
-    threshold = settings.retrieval.abstain_threshold
+    threshold = settings.retrieval.confident_threshold
     candidates: list[tuple[int, int, str]] = []  # (source n, position, sentence)
     for n, hit in enumerate(hits[:max_papers], start=1):
-        if n > 1 and (hit.relevance < threshold or hit.relevance < hits[0].relevance - SECONDARY_MARGIN):
+        if n > 1 and plural and hit.score < MULTI_SCORE_SHARE * hits[0].score:
+            continue
+        if n > 1 and not plural and (hit.relevance < threshold or hit.relevance < hits[0].relevance - SECONDARY_MARGIN):
             continue
         candidates += [(n, i, s) for i, s in enumerate(split_sentences(hit.abstract))]
     if not candidates:
@@ -108,7 +131,7 @@ def extractive(
     similarity = vectors @ query
     if asks_quantity(focus or retrieval.question):  # "how many ...?": the sentence with the figure answers it
         similarity += NUMBER_BONUS * np.array([bool(_NUMBER.search(s)) for _, _, s in candidates])
-    chosen = select([float(x) for x in similarity], [n for n, _, _ in candidates], max_papers)
+    chosen = select([float(x) for x in similarity], [n for n, _, _ in candidates], max_papers, plural)
     chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
     passages: dict[int, str] = {}
     for i in chosen:

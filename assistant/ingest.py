@@ -153,9 +153,11 @@ def _write(papers: list[Paper], settings: Settings, store: Store, report: Ingest
     if progress:
         progress("embed", 0, total)
     for start in range(0, total, BATCH_PAPERS):
-        chunked = [chunk_paper(p, splitter) for p in papers[start : start + BATCH_PAPERS]]
+        batch = papers[start : start + BATCH_PAPERS]
+        chunked = [chunk_paper(p, splitter) for p in batch]
         present = store.existing_ids([c[-1].id for c in chunked])
-        todo = [chunk for chunks in chunked if chunks[-1].id not in present for chunk in chunks]
+        new = [(p, chunks) for p, chunks in zip(batch, chunked, strict=True) if chunks[-1].id not in present]
+        todo = [chunk for _, chunks in new for chunk in chunks]
         report.present += len(present)
         if todo:
             if embedder is None:
@@ -163,6 +165,10 @@ def _write(papers: list[Paper], settings: Settings, store: Store, report: Ingest
                 if not store.info():
                     store.create(embedder.name, embedder.dimension)
                 store.check_embedding(embedder.name, embedder.dimension)
+            # whole-paper vectors first: a paper counts as stored once its last chunk is (schema.py)
+            if store.has_whole_vectors():
+                filters = [(p.id, {k: chunks[0].metadata[k] for k in schema.FILTER_KEYS}) for p, chunks in new]
+                store.add_whole(filters, embedder.embed([schema.whole_text(p) for p, _ in new]))
             store.add(todo, embedder.embed([c.embed_text for c in todo]))
             report.new += len(chunked) - len(present)
             report.chunks += len(todo)

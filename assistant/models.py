@@ -11,7 +11,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["hybrid", "dense", "bm25"]
+Confidence = Literal["high", "low"]
 CANNOT_ANSWER = "The indexed papers don't answer this."
+LOW_CONFIDENCE_LABEL = "Closest match: the papers below may not answer this exactly."
 EXTRACTIVE_LABEL = "Extractive answer (no LLM configured): sentences quoted from the retrieved abstracts."
 
 
@@ -73,6 +75,7 @@ class Answer(BaseModel):
     text: str
     mode: Literal["llm", "extractive"]
     abstained: bool
+    confidence: Confidence | None = None  # None when it abstained; "low": the closest match, labelled so
     citations: list[Citation] = Field(default_factory=list)
     sources: list[Hit] = Field(default_factory=list)  # the retrieved papers the answer could cite, numbered 1..n
     ranking: list[str] = Field(default_factory=list)  # titles of the retrieval ranking eval scores (depth 10)

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.models import EXTRACTIVE_LABEL, Answer, Hit
-from assistant.view import source_line, sources_view
+from assistant.view import confidence_label, source_line, sources_view
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -53,7 +53,12 @@ def print_answer(result: Answer, streamed: bool = False) -> None:
     if result.fallback:
         err.print(f"[yellow]note:[/yellow] the LLM failed ({escape(result.fallback)}); answering extractively instead")
     if result.mode == "extractive" and not result.abstained:
-        out.print(f"[dim]{EXTRACTIVE_LABEL}[/dim]\n")
+        out.print(f"[dim]{EXTRACTIVE_LABEL}[/dim]")
+    warning = confidence_label(result)
+    if warning:
+        out.print(f"[yellow]{escape(warning)}[/yellow]")
+    if (result.mode == "extractive" and not result.abstained) or warning:
+        out.print()
     if not streamed:
         out.print(escape(result.text))
     else:

@@ -1,10 +1,10 @@
-"""Hybrid retrieval: a dense ranking of chunks (Chroma) grouped by paper and a BM25 ranking of whole papers,
-fused by RRF (fusion.py).
+"""Hybrid retrieval: three signals per paper, fused (fusion.py): the cosine of its best chunk (Chroma),
+the cosine of its whole-paper vector (title + abstract), and BM25 over whole papers.
 
-Grouping before fusing means a paper counts once per ranking (at its best chunk), so one paper's many
-chunks cannot crowd the others out. Chroma's own hybrid search exists only on hosted Chroma, so the fusion
-happens here. Every candidate gets both scores (its best chunk's cosine and its BM25 score), so RRF ranks
-all of them on both lists; a paper found by only one retriever is not penalised for being absent.
+Candidates are the papers of the nearest chunks, the nearest whole-paper vectors and the best BM25 scores;
+every candidate then gets all three scores, so a paper found by only one retriever is scored on all.
+Chunks are grouped by paper before fusing, so one paper's many chunks cannot crowd the others out. Chroma's
+own hybrid search exists only on hosted Chroma, so the fusion happens here.
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def retrieve(
 ) -> Retrieval:
     """The top papers for a question, best first.
 
-    `prefer` (paper ids, most relevant first: the papers a conversation cited last) is a third ranked list
-    in the fusion, so a follow-up stays on the paper under discussion unless both retrievers agree elsewhere.
+    `prefer` (paper ids, most relevant first: the papers a conversation cited last) adds prefer_bonus / i
+    standard deviations to the i-th, so a follow-up stays on the paper under discussion unless the signals
+    clearly favour another one. mode "dense" ranks by the best chunk alone and "bm25" by BM25 alone (the
+    baselines of `papers eval`).
     """
     started = time.perf_counter()
     store = store or open_store(settings)
@@ -86,15 +88,16 @@ def retrieve(
 
     mask = bm25_mask(index, filters)
     dense = dense_candidates(store, vector, cfg.candidates, filters) if mode != "bm25" else {}
+    whole = store.query_whole(vector, cfg.candidates, filters) if mode == "hybrid" else {}
     bm25_scores, bm25_top = bm25_candidates(index, question, cfg.candidates, mask) if mode != "dense" else (None, [])
     prefer = [
         pid
         for pid in (prefer or [])
         if mode == "hybrid" and pid in index.row_of and (mask is None or mask[index.row_of[pid]])
     ]
-    candidates = list(dict.fromkeys([schema.paper_of(cid) for cid in dense] + bm25_top + prefer))
+    candidates = list(dict.fromkeys([schema.paper_of(cid) for cid in dense] + list(whole) + bm25_top + prefer))
 
-    # cosines for the candidates' chunks the dense search did not return
+    # cosines for the candidates' chunks and whole-paper vectors that the searches did not return
     cosine = {cid: cos for cid, (cos, _) in dense.items()}
     chunks_of = {
         pid: schema.chunk_ids(pid, index.n_chunks[index.row_of[pid]]) if pid in index.row_of else []
@@ -107,24 +110,28 @@ def retrieve(
         pid: sorted(((cosine.get(c, -1.0), c) for c in cids), reverse=True) for pid, cids in chunks_of.items()
     }
     best_cos = {pid: max((cos for cos, _ in chunk_order[pid]), default=-1.0) for pid in candidates}
-    best_bm25 = {
-        pid: float(bm25_scores[index.row_of[pid]]) if bm25_scores is not None and pid in index.row_of else 0.0
-        for pid in candidates
-    }
-
-    dense_rank, bm25_rank = ranks(best_cos), ranks(best_bm25)
-    rankings = {}
+    signals: dict[str, dict[str, float]] = {}
     if mode != "bm25":
-        rankings["dense"] = order(best_cos)
+        signals["dense"] = best_cos
+    if mode == "hybrid":
+        missing_whole = [pid for pid in candidates if pid not in whole]
+        whole.update({pid: float(emb @ vector) for pid, emb in store.whole_embeddings(missing_whole).items()})
+        # a store built before whole-paper vectors: the best chunk stands in for the paper
+        signals["paper"] = {pid: whole.get(pid, best_cos[pid]) for pid in candidates}
     if mode != "dense":
-        rankings["bm25"] = order(best_bm25)
-    scores = fuse(rankings, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}, k=cfg.rrf_k, prefer=prefer)
+        signals["bm25"] = {
+            pid: float(bm25_scores[index.row_of[pid]]) if bm25_scores is not None and pid in index.row_of else 0.0
+            for pid in candidates
+        }
+    weights = {"dense": cfg.dense_weight, "paper": cfg.paper_weight, "bm25": cfg.bm25_weight}
+    scores = fuse(signals, weights, prefer=prefer, prefer_bonus=cfg.prefer_bonus)
     best = order(scores)[: top_k or cfg.top_k]
     texts = {cid: text for cid, (_, text) in dense.items()}
     hits = _hits(store, best, chunk_order, texts)
+    dense_rank, bm25_rank = ranks(best_cos), ranks(signals.get("bm25", {}))
     for hit in hits:
         hit.score, hit.relevance = scores[hit.paper_id], best_cos[hit.paper_id]
-        hit.dense_rank, hit.bm25_rank = dense_rank[hit.paper_id], bm25_rank[hit.paper_id]
+        hit.dense_rank, hit.bm25_rank = dense_rank[hit.paper_id], bm25_rank.get(hit.paper_id, 0)
     return Retrieval(question=question, hits=hits, seconds=time.perf_counter() - started, query_vector=vector.tolist())
 
 

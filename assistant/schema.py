@@ -5,6 +5,9 @@
 - A paper counts as stored when its last chunk is (ingest writes a paper's chunks in order).
 - The text embedded for a chunk is the title, a newline and the chunk text; the stored document is the chunk
   text alone.
+- Each paper also has one whole-paper vector (title, newline, abstract; the model reads its first 256
+  tokens) in a second collection, `<collection>-whole`, under the paper id, with the fields filters use.
+  Ingest writes it before the paper's chunks, so a paper whose last chunk is stored has it too.
 """
 
 from __future__ import annotations
@@ -66,6 +69,15 @@ def paper_chunks(paper: Paper, pieces: list[str]) -> list[Chunk]:
             metadata[ABSTRACT] = paper.abstract  # the full abstract, for answering and display
         chunks.append(Chunk(chunk_id(paper.id, i), text, f"{paper.title}\n{text}", metadata))
     return chunks
+
+
+WHOLE_SUFFIX = "-whole"
+FILTER_KEYS = ("date_int", "source")  # the metadata a whole-paper vector carries, for `where` filters
+
+
+def whole_text(paper: Paper) -> str:
+    """What the whole-paper vector embeds."""
+    return f"{paper.title}\n{paper.abstract}"
 
 
 def paper_fields(metadata: dict) -> dict:

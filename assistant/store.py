@@ -58,6 +58,7 @@ class Store:
         self._client = _client(settings)
         self.name = settings.store.collection
         self._collection = None
+        self._whole = None
         self._bm25: bm25.BM25Index | None = None
         self._bm25_checked = 0.0
 
@@ -71,6 +72,16 @@ class Store:
             except Exception:  # chromadb raises NotFoundError (or ValueError in older versions)
                 return None
         return self._collection
+
+    @property
+    def _whole_coll(self):
+        """The whole-paper vectors (schema.py); None in stores built before they existed."""
+        if self._whole is None:
+            try:
+                self._whole = self._client.get_collection(self.name + schema.WHOLE_SUFFIX, embedding_function=None)
+            except Exception:
+                return None
+        return self._whole
 
     def ping(self) -> None:
         """Fail when the Chroma server does not answer."""
@@ -93,6 +104,12 @@ class Store:
                 "chunk_overlap": chunking.overlap,
             },
         )
+        self._whole = self._client.get_or_create_collection(
+            self.name + schema.WHOLE_SUFFIX, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+
+    def has_whole_vectors(self) -> bool:
+        return self._whole_coll is not None
 
     def info(self) -> dict:
         return dict(self._coll.metadata or {}) if self._coll is not None else {}
@@ -147,6 +164,34 @@ class Store:
                 documents=[c.text for c in part],
                 metadatas=[c.metadata for c in part],
             )
+
+    def add_whole(self, papers: list[tuple[str, dict]], vectors: np.ndarray) -> None:
+        """Write whole-paper vectors: (paper id, filter metadata) per row of vectors."""
+        batch = max(1, min(self._client.get_max_batch_size(), _PAGE))
+        for start in range(0, len(papers), batch):
+            part = papers[start : start + batch]
+            self._whole_coll.upsert(
+                ids=[pid for pid, _ in part],
+                embeddings=vectors[start : start + batch],
+                metadatas=[meta for _, meta in part],
+            )
+
+    def query_whole(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> dict[str, float]:
+        """Paper id -> cosine of the k papers whose whole-paper vectors are nearest ({} in older stores)."""
+        if self._whole_coll is None:
+            return {}
+        got = self._whole_coll.query(
+            query_embeddings=[vector.tolist()], n_results=k, where=where_clause(filters), include=["distances"]
+        )
+        return {pid: 1.0 - float(dist) for pid, dist in zip(got["ids"][0], got["distances"][0], strict=True)}
+
+    def whole_embeddings(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        if not paper_ids or self._whole_coll is None:
+            return {}
+        got = self._whole_coll.get(ids=paper_ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)}
 
     def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float, str]]:
         """(chunk id, cosine, chunk text) of the k nearest chunks, best first."""
@@ -205,9 +250,10 @@ class Store:
 
     def reset(self) -> None:
         """Delete the collection and the BM25 index (for --rebuild)."""
-        with contextlib.suppress(Exception):
-            self._client.delete_collection(self.name)
-        self._collection = None
+        for name in (self.name, self.name + schema.WHOLE_SUFFIX):
+            with contextlib.suppress(Exception):
+                self._client.delete_collection(name)
+        self._collection = self._whole = None
         shutil.rmtree(self._bm25_dir, ignore_errors=True)
         self._bm25 = None
 

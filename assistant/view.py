@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from assistant.models import EXTRACTIVE_LABEL, Answer, Hit
+from assistant.models import EXTRACTIVE_LABEL, LOW_CONFIDENCE_LABEL, Answer, Hit
 
 CITED, NEAREST = "Sources", "Nearest papers (not cited)"
 
@@ -49,6 +49,11 @@ def answer_label(result: Answer) -> str | None:
     return EXTRACTIVE_LABEL if result.mode == "extractive" else f"Answered by {result.model}"
 
 
+def confidence_label(result: Answer) -> str | None:
+    """The warning shown before a low-confidence answer (the closest match), None otherwise."""
+    return LOW_CONFIDENCE_LABEL if result.confidence == "low" and not result.abstained else None
+
+
 def source_line(n: int, title: str, date: str) -> str:
     return f"[{n}] {title}" + (f" ({date})" if date else "")
 
@@ -75,6 +80,7 @@ def answer_json(result: Answer) -> dict:
         "mode": result.mode,
         "model": result.model,
         "abstained": result.abstained,
+        "confidence": result.confidence,
         "citations": [c.model_dump() for c in result.citations],
         "sources": [
             hit_json(h, n, result.unmatched if n == 1 else None) for n, h in enumerate(result.sources, start=1)

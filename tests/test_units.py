@@ -8,36 +8,43 @@ import pytest
 from assistant.citations import cited_numbers, clean_markers
 from assistant.errors import PapersError
 from assistant.extractive import asks_quantity, papers_wanted, select
-from assistant.fusion import fuse, order, ranks
+from assistant.fusion import fuse, order, ranks, zscores
 from assistant.models import Hit
 from assistant.prompts import fill, load_prompt
 from assistant.text import split_sentences
 
 
 @pytest.mark.parametrize(
-    ("rankings", "weights", "prefer", "expected_order"),
+    ("signals", "weights", "prefer", "expected_order"),
     [
-        # agreement wins; a paper only one retriever found still ranks
-        ({"dense": ["a", "b", "c"], "bm25": ["a", "c"]}, {}, (), ["a", "c", "b"]),
-        # a weight of 0 silences a ranking
-        ({"dense": ["a", "b"], "bm25": ["b", "a"]}, {"bm25": 0.0}, (), ["a", "b"]),
-        ({"dense": ["a", "b"], "bm25": ["b", "a"]}, {"dense": 0.0}, (), ["b", "a"]),
-        # disagreement: the preferred paper (cited by the last answer) breaks the tie
-        ({"dense": ["a", "b"], "bm25": ["b", "a"]}, {}, ("b",), ["b", "a"]),
-        # ...lifts a paper both retrievers list, but one neither lists stays below their shared first
-        ({"dense": ["a", "b", "c"], "bm25": ["a", "b", "c"]}, {}, ("c",), ["c", "a", "b"]),
-        ({"dense": ["a", "b"], "bm25": ["a", "b"]}, {}, ("z",), ["a", "b", "z"]),
-        # equal scores: ties broken by id, so output is stable
-        ({"dense": ["b", "a"], "bm25": ["a", "b"]}, {}, (), ["a", "b"]),
+        # agreement wins; a paper that one signal scores high still ranks
+        ({"dense": {"a": 0.9, "b": 0.5, "c": 0.4}, "bm25": {"a": 9.0, "b": 0.0, "c": 5.0}}, {}, (), ["a", "c", "b"]),
+        # a weight of 0 silences a signal
+        ({"dense": {"a": 0.9, "b": 0.5}, "bm25": {"a": 0.0, "b": 9.0}}, {"bm25": 0.0}, (), ["a", "b"]),
+        ({"dense": {"a": 0.9, "b": 0.5}, "bm25": {"a": 0.0, "b": 9.0}}, {"dense": 0.0}, (), ["b", "a"]),
+        # scores, not ranks: a signal that barely separates the papers barely moves the order
+        (
+            {"dense": {"a": 0.80, "b": 0.20, "c": 0.50}, "bm25": {"a": 1.00, "b": 1.02, "c": 1.01}},
+            {"bm25": 0.5},
+            (),
+            ["a", "c", "b"],
+        ),
+        # the preferred paper (cited by the last answer) wins a near tie...
+        ({"dense": {"a": 0.60, "b": 0.59, "c": 0.1}}, {}, ("b",), ["b", "a", "c"]),
+        # ...but not against a clear difference
+        ({"dense": {"a": 0.9, "b": 0.1, "c": 0.1, "d": 0.1}}, {}, ("b",), ["a", "b", "c", "d"]),
+        # all equal: ties broken by id, so output is stable
+        ({"dense": {"b": 0.5, "a": 0.5}}, {}, (), ["a", "b"]),
     ],
 )
-def test_fuse_orders_by_reciprocal_rank(rankings, weights, prefer, expected_order):
-    assert order(fuse(rankings, weights, k=60, prefer=prefer)) == expected_order
+def test_fuse_orders_by_weighted_standardised_scores(signals, weights, prefer, expected_order):
+    assert order(fuse(signals, weights, prefer=prefer)) == expected_order
 
 
-def test_fuse_scores_are_weight_over_k_plus_rank():
-    scores = fuse({"dense": ["a", "b"], "bm25": ["b"]}, {"dense": 2.0}, k=10)
-    assert scores == pytest.approx({"a": 2.0 / 11, "b": 2.0 / 12 + 1.0 / 11})
+def test_fuse_is_the_weighted_sum_of_z_scores():
+    scores = fuse({"dense": {"a": 1.0, "b": 0.0}, "bm25": {"a": 0.0, "b": 4.0}}, {"dense": 2.0})
+    assert scores == pytest.approx({"a": 2.0 - 1.0, "b": -2.0 + 1.0})
+    assert zscores({"x": 3.0, "y": 3.0}) == {"x": 0.0, "y": 0.0}
 
 
 def test_ranks_are_one_based_with_stable_ties():

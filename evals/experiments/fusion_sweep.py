@@ -111,10 +111,17 @@ def main() -> None:
                 "rrf(chunk,paper,bm25*cov)": rrf(best, pcos, b, weights=[1, 1, top_cov]),
                 "zc(chunk+centroid)+0.3zc(bm25)": zc(best + ccos) + 0.3 * zc(b),
             }
-            for w in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
-                variants[f"zc(chunk+paper)+{w}zc(bm25)"] = zc(best + pcos) + w * zc(b)
-            for w in (0.2, 0.3):
-                variants[f"zc(chunk)+zc(paper)+{2 * w}zc(bm25)"] = zc(best) + zc(pcos) + 2 * w * zc(b)
+            for wc, wp, wb in [(1, 1, 0.5), (1, 1.5, 0.5), (1, 2, 0.5), (1, 1.5, 0.75), (1, 2, 0.75), (0.5, 1, 0.3), (1, 1, 0.3)]:
+                variants[f"{wc}zc(chunk)+{wp}zc(paper)+{wb}zc(bm25)"] = wc * zc(best) + wp * zc(pcos) + wb * zc(b)
+            # pseudo-relevance feedback: the query moved toward the top 3 papers of the first pass
+            first = zc(best) + zc(pcos) + 0.5 * zc(b)
+            top3 = np.argsort(-first)[:3]
+            v2 = v + 0.5 * paper_vecs[0][top3].mean(axis=0)
+            v2 /= np.linalg.norm(v2)
+            cos2 = chunks @ v2
+            best2 = np.full(n, -1.0)
+            np.maximum.at(best2, owner, cos2)
+            variants["prf: zc(chunk)+zc(paper)+0.5zc(bm25)"] = zc(best2) + zc(paper_vecs[0] @ v2) + 0.5 * zc(b)
             target = titles.index(q.expected_titles[0]) if q.expected_titles[0] in titles else -1
             for name, score in variants.items():
                 order = np.argsort(-score, kind="stable")[:10]

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Markdown, Static
 
-from assistant.models import EXTRACTIVE_LABEL, Answer
+from assistant.models import EXTRACTIVE_LABEL, LOW_CONFIDENCE_LABEL, Answer
 
 
 class QuestionView(Static):
@@ -59,6 +59,9 @@ class AnswerView(Vertical, can_focus=True):
             label = EXTRACTIVE_LABEL
         else:
             label = f"answered by {data.model}" + (" · cites no source" if data.uncited else "")
+        if data.confidence == "low" and not data.abstained:
+            label += f"\n{LOW_CONFIDENCE_LABEL}"
+            self.add_class("-low")
         if data.standalone_question:
             label += f"\nsearched as: {data.standalone_question}"
         self.label(label)
