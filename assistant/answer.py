@@ -7,15 +7,17 @@ Answer carries the retrieval ranking it used, so `papers eval` scores exactly wh
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 from assistant import abstain, citations
+from assistant.bm25 import BM25Index
 from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.extractive import asks_plural, extractive, papers_wanted
 from assistant.generate import generate
-from assistant.models import CANNOT_ANSWER, Answer, Filters, Retrieval
+from assistant.models import CANNOT_ANSWER, Answer, Filters, Retrieval, SentenceCheck
 from assistant.retrieve import retrieve
 from assistant.store import Store, open_store
 
@@ -88,8 +90,47 @@ def answer(
             _extract(result, retrieval, settings, question if followup else None, on_token)
     else:
         _extract(result, retrieval, settings, question if followup else None, on_token)
+    if not result.abstained and index is not None:
+        check_support(result, index, settings)
     result.timings = {"condense": 0.0, "retrieve": ranked.seconds, "answer": time.perf_counter() - started}
     return result
+
+
+def check_support(result: Answer, index: BM25Index, settings: Settings) -> None:
+    """Check every cited sentence against the abstracts it cites (support.py) and record the outcome on the
+    Answer and its Citations. A sentence quoted verbatim from the abstract it cites (every sentence of an
+    extractive answer) is supported as it stands; the model runs only on the others."""
+    from assistant import support
+
+    sources = [f"{h.title}. {h.abstract}" for h in result.sources]
+    n = len(index)
+
+    def idf(word: str) -> float:
+        return math.log((n + 1) / (index.document_frequency(word) + 0.5))
+
+    checks = []
+    for sentence in support.split_sentences(result.text):
+        markers = support.parse_markers(sentence)
+        if not markers:
+            continue
+        bare = support.strip_markers(sentence).strip()
+        if all(1 <= m <= len(sources) for m in markers) and any(
+            bare in result.sources[m - 1].abstract for m in markers
+        ):
+            checks.append(SentenceCheck(sentence=sentence, markers=markers, supported=True))
+            continue
+        [checked] = support.check_answer(sentence, sources, settings, idf=idf) or [None]
+        verdict = checked.result if checked is not None and checked.result is not None else None
+        supported = verdict.supported if verdict is not None else False
+        checks.append(
+            SentenceCheck(
+                sentence=sentence, markers=markers, supported=supported, reasons=verdict.reasons if verdict else []
+            )
+        )
+    result.checks = checks
+    for citation in result.citations:
+        mine = [c for c in checks if citation.n in c.markers]
+        citation.supported = all(c.supported for c in mine) if mine else None
 
 
 def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: str | None, on_token) -> None:

@@ -66,6 +66,16 @@ class Citation(BaseModel):
     score: float
     text: str  # the cited passage (the sentence quoted, or the best matching chunk)
     date: str = ""
+    supported: bool | None = None  # every answer sentence citing it is supported by its abstract (support.py)
+
+
+class SentenceCheck(BaseModel):
+    """One cited sentence of an answer, checked against the abstracts it cites."""
+
+    sentence: str
+    markers: list[int]
+    supported: bool
+    reasons: list[str] = Field(default_factory=list)
 
 
 class Answer(BaseModel):
@@ -82,6 +92,7 @@ class Answer(BaseModel):
     unmatched: float | None = None  # the top paper's near-miss score (see abstain.unmatched)
     removed_markers: list[str] = Field(default_factory=list)
     uncited: bool = False  # an LLM answer that cites nothing
+    checks: list[SentenceCheck] = Field(default_factory=list)  # the cited sentences, checked (support.py)
     standalone_question: str | None = None  # the follow-up rewritten for retrieval
     model: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)  # seconds per stage
@@ -90,3 +101,7 @@ class Answer(BaseModel):
     @property
     def cited_ids(self) -> list[str]:
         return [c.paper_id for c in self.citations]
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        return [c for c in self.checks if not c.supported]

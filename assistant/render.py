@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.models import EXTRACTIVE_LABEL, Answer, Hit
-from assistant.view import confidence_label, source_line, sources_view
+from assistant.view import confidence_label, marked_text, source_line, sources_view
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -60,9 +60,12 @@ def print_answer(result: Answer, streamed: bool = False) -> None:
     if (result.mode == "extractive" and not result.abstained) or warning:
         out.print()
     if not streamed:
-        out.print(escape(result.text))
+        out.print(escape(marked_text(result)))
     else:
         out.print()
+    for check in result.unsupported:
+        why = "; ".join(check.reasons) or "not supported"
+        err.print(f"[yellow]note:[/yellow] unsupported by its source ({escape(why)}): {escape(check.sentence)}")
     out.print()
     view = sources_view(result)
     if view.entries or not result.abstained:

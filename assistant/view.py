@@ -54,6 +54,17 @@ def confidence_label(result: Answer) -> str | None:
     return LOW_CONFIDENCE_LABEL if result.confidence == "low" and not result.abstained else None
 
 
+UNSUPPORTED_MARK = "(unsupported)"
+
+
+def marked_text(result: Answer) -> str:
+    """The answer with UNSUPPORTED_MARK after each cited sentence its sources do not support."""
+    text = result.text
+    for check in result.unsupported:
+        text = text.replace(check.sentence, f"{check.sentence} {UNSUPPORTED_MARK}", 1)
+    return text
+
+
 def source_line(n: int, title: str, date: str) -> str:
     return f"[{n}] {title}" + (f" ({date})" if date else "")
 
@@ -85,6 +96,8 @@ def answer_json(result: Answer) -> dict:
         "sources": [
             hit_json(h, n, result.unmatched if n == 1 else None) for n, h in enumerate(result.sources, start=1)
         ],
+        "unsupported_sentences": len(result.unsupported),
+        "checks": [c.model_dump() for c in result.checks],
         "removed_markers": result.removed_markers,
         "uncited": result.uncited,
         "standalone_question": result.standalone_question,

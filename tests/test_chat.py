@@ -17,6 +17,7 @@ from assistant.tui.widgets.message import AnswerView
 from assistant.tui.widgets.prompt import PromptInput
 from assistant.tui.widgets.sources import SourcesPanel
 from assistant.tui.widgets.status import StatusBar
+from assistant.view import marked_text
 from tests.conftest import make_settings
 
 ORCA = "Orca-Math: Unlocking the potential of SLMs in Grade School Math"
@@ -69,7 +70,7 @@ def test_question_answer_sources_and_abstract(corpus_settings):
                 app, pilot, "Which method uses LLM rationales to train smaller models that beat bigger ones?"
             )
             assert view.data and not view.data.abstained and "[1]" in view.text
-            assert view.query_one(Markdown).source == view.data.text
+            assert view.query_one(Markdown).source == marked_text(view.data)
             assert DISTILL in _sources(app)[0]
             # selecting the source opens its full abstract and metadata
             app.screen.query_one(OptionList).focus()

@@ -171,3 +171,28 @@ def test_prompt_injection_in_an_abstract_cannot_change_the_citations(tmp_path, l
     assert {c.title for c in result.citations} <= titles and "Totally Fake Paper" not in titles
     assert result.citations and result.citations[0].title == injected["title"]
     assert "7" in "".join(result.removed_markers) and "[7]" not in result.text and "[9]" not in result.text
+
+
+ORCA_QUESTION = "How well does Orca-Math do on grade school math?"
+
+
+def test_a_sentence_its_source_does_not_support_is_marked(corpus_settings, llm_server):
+    """A figure the cited abstract does not hold is flagged in --json and marked in the text; the faithful
+    sentence beside it is not."""
+    llm_server.reply = (
+        "Orca-Math, a 7 billion parameter model, reaches 86.81% on GSM8K [1]. "
+        "It was trained on 9 million synthetic problems [1]."
+    )
+    env = {"PAPERS_LLM_BASE_URL": llm_server.url, "PAPERS_LLM_MODEL": "test-model"}
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["--store", str(corpus_settings.store.path), "ask", "--json", ORCA_QUESTION], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    import json
+
+    data = json.loads(as_json.stdout)
+    assert data["unsupported_sentences"] == 1
+    assert [c["supported"] for c in data["checks"]] == [True, False]
+    assert "9 million" in data["checks"][1]["sentence"] and data["citations"][0]["supported"] is False
+    text = runner.invoke(app, ["--store", str(corpus_settings.store.path), "ask", ORCA_QUESTION], env=env)
+    assert "problems [1]. (unsupported)" in text.output or "(unsupported)" in text.output
+    assert "note: unsupported by its source" in text.output

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Markdown, Static
 
 from assistant.models import EXTRACTIVE_LABEL, LOW_CONFIDENCE_LABEL, Answer
+from assistant.view import UNSUPPORTED_MARK, marked_text
 
 
 class QuestionView(Static):
@@ -64,8 +65,12 @@ class AnswerView(Vertical, can_focus=True):
             self.add_class("-low")
         if data.standalone_question:
             label += f"\nsearched as: {data.standalone_question}"
+        if data.unsupported:
+            label += (
+                f"\n{len(data.unsupported)} sentence(s) marked {UNSUPPORTED_MARK}: their sources do not support them"
+            )
         self.label(label)
-        self.query_one(Markdown).update(data.text)
+        self.query_one(Markdown).update(marked_text(data))
         self.set_class(data.abstained, "-abstained")
 
     def fail(self, message: str) -> None:
