@@ -1,27 +1,29 @@
-"""Readers for the input formats; each returns Paper records and the problems met, with file and line.
+"""Readers for the input formats: a stream of Paper records and the problems met, with file and line.
 
-Formats: the Hugging Face Daily Papers page dump (plain text), JSONL, CSV, and the arXiv metadata snapshot
-(JSONL with id, title, abstract, authors, categories, update_date). A bad record never stops a file: it is
-reported as a Problem and the good records are kept.
+Formats: the Hugging Face Daily Papers page saved as text; JSON Lines; CSV; and the arXiv metadata snapshot
+(JSON Lines with id, title, abstract, authors, categories, update_date).
+
+Everything streams: `iter_records` holds one line or one CSV row at a time, so memory does not grow with the
+file. `read_file` collects the stream into lists. A bad record never stops a file: it is reported as a
+SourceError with its file and line, and the good records are kept.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 Format = Literal["auto", "daily", "jsonl", "csv", "arxiv"]
 FORMATS: tuple[str, ...] = ("auto", "daily", "jsonl", "csv", "arxiv")
 
-_WS = re.compile(r"\s+")
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 # "Jun 23, 2022", "Sep 3 2" (no year, 2 upvotes), "Jun 5, 2023 18" (18 upvotes), "Mar 28"
 _DAILY_DATE = re.compile(rf"^(?P<month>{_MONTHS}) (?P<day>\d{{1,2}})(?:, (?P<year>\d{{4}}))?(?: (?P<up>\d+))?$")
@@ -34,6 +36,8 @@ _DAILY_BOILERPLATE = {
 }
 _MAX_TITLE = 400  # characters; a longer "title" line is an abstract that lost its title
 _MAX_LINE = 1_000_000  # bytes; real abstracts are a few thousand characters, so a longer line is not a record
+_HEAD = 65_536  # bytes read to recognise the format
+_CHUNK = 65_536  # bytes read at a time past an over-long line
 
 
 class SourceError(Exception):
@@ -71,18 +75,25 @@ class ReadResult:
 
 def normalise(text: str) -> str:
     """Collapse runs of white space and hard line breaks (arXiv metadata has both)."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() splits on exactly what \s matches, and is several times faster
 
 
 def paper_id(title: str, abstract: str) -> str:
     """Stable content hash of the normalised title and abstract: the same paper always gets the same id."""
-    key = normalise(title).casefold() + "\n" + normalise(abstract).casefold()
+    return _content_id(normalise(title), normalise(abstract))
+
+
+def _content_id(title: str, abstract: str) -> str:  # of a normalised title and abstract
+    key = title.casefold() + "\n" + abstract.casefold()
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def make_paper(title: str, abstract: str, **meta) -> Paper:
-    title, abstract = normalise(title), normalise(abstract)
-    return Paper(id=paper_id(title, abstract), title=title, abstract=abstract, **meta)
+    return _paper(normalise(title), normalise(abstract), meta)
+
+
+def _paper(title: str, abstract: str, meta: dict) -> Paper:  # title and abstract normalised
+    return Paper(id=_content_id(title, abstract), title=title, abstract=abstract, **meta)
 
 
 def parse_date(text: str) -> str:
@@ -99,32 +110,59 @@ def parse_date(text: str) -> str:
     return ""
 
 
-def _decode_lines(path: Path, data: bytes, problems: list[SourceError]) -> list[tuple[int, str | None]]:
-    """Lines with their numbers; a line that is not UTF-8, or too long to be a record, is reported and None."""
-    out: list[tuple[int, str | None]] = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if len(raw) > _MAX_LINE:
-            size = f"{len(raw) / 1e6:.1f} MB"
-            problems.append(SourceError(path, f"line is {size}, over the 1 MB limit for one record; skipped", number))
-            out.append((number, None))
-            continue
-        try:
-            out.append((number, raw.decode("utf-8").rstrip("\r")))
-        except UnicodeDecodeError as exc:
-            problems.append(SourceError(path, f"not UTF-8 text (byte {exc.start + 1} of the line); skipped", number))
-            out.append((number, None))
-    return out
+def _snip(text: str, limit: int = 60) -> str:
+    """Input text quoted in a message: normalised, cut to a readable length."""
+    text = normalise(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _checked_paper(path: Path, number: int, label: str, title: str, abstract: str, **meta) -> Paper | SourceError:
+    """The paper, or why not; title, abstract and the texts in meta come normalised (by _text)."""
+    if not title or not abstract:
+        missing = " and ".join(k for k, v in (("title", title), ("abstract", abstract)) if not v)
+        return SourceError(path, f"{label} has no {missing}; skipped", number)
+    return _paper(title, abstract, meta)
+
+
+# --- opening and recognising the format -------------------------------------------------------------------
+
+
+@dataclass
+class _Head:
+    """What the first bytes of a file say about it."""
+
+    text: str = ""  # the first bytes decoded, for recognising the format
+    complete: bool = False  # the whole file is in `text`
+    problem: SourceError | None = None
+
+
+def _read_head(path: Path) -> _Head:
+    head = _Head()
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(_HEAD)
+            head.complete = len(data) < _HEAD or not stream.read(1)
+    except OSError as exc:
+        head.problem = SourceError(path, f"cannot read: {exc.strerror or exc}")
+        return head
+    if b"\x00" in data[:8192]:
+        head.problem = SourceError(path, "binary file (not text); skipped")
+        return head
+    head.text = data.decode("utf-8", errors="replace")
+    if head.complete and not head.text.strip("\ufeff \t\r\n"):
+        head.problem = SourceError(path, "empty file; nothing to ingest")
+    return head
 
 
 def detect_format(path: Path, head: str) -> Format:
     """Guess the format from the file's first characters (and its suffix for CSV)."""
     first = head.lstrip("\ufeff \t\r\n")
     if first.startswith("{"):
-        line = first.split("\n", 1)[0]
         try:
-            keys = set(json.loads(line))
+            record = json.loads(first.split("\n", 1)[0])
         except ValueError:
-            keys = set()
+            record = None
+        keys = set(record) if isinstance(record, dict) else set()
         return "arxiv" if {"update_date", "categories"} & keys and "id" in keys else "jsonl"
     header = first.split("\n", 1)[0].lower()
     if path.suffix.lower() in (".csv", ".tsv") or ("title" in header and "abstract" in header and "," in header):
@@ -132,32 +170,48 @@ def detect_format(path: Path, head: str) -> Format:
     return "daily"
 
 
-def read_file(path: Path, fmt: Format = "auto") -> ReadResult:
-    """Read one file. Problems (bad lines, bad encoding, empty file) are returned, never raised."""
-    result = ReadResult()
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        result.problems.append(SourceError(path, f"cannot read: {exc.strerror or exc}"))
-        return result
-    if not data.strip():
-        result.problems.append(SourceError(path, "empty file; nothing to ingest"))
-        return result
-    if b"\x00" in data[:8192]:
-        result.problems.append(SourceError(path, "binary file (not text); skipped"))
-        return result
-    lines = _decode_lines(path, data, result.problems)
+def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceError]:
+    """Stream one file's papers, and its problems in between; nothing is raised, and memory stays bounded.
+
+    A file that yields no paper always yields a problem naming it.
+    """
+    head = _read_head(path)
+    if head.problem:
+        yield head.problem
+        return
     if fmt == "auto":
-        head = "\n".join(text for _, text in lines[:5] if text is not None)
-        fmt = detect_format(path, head)
-    reader = {"daily": _read_daily, "jsonl": _read_jsonl, "arxiv": _read_jsonl, "csv": _read_csv}[fmt]
-    for item in reader(path, lines):
+        fmt = detect_format(path, head.text)
+    found = problems = 0
+    try:
+        with path.open("rb") as stream:
+            lines = _lines(path, stream)
+            if fmt == "daily":
+                items = _read_daily(path, lines)
+            elif fmt == "csv":
+                items = _read_csv(path, lines)
+            else:
+                items = _read_json_lines(path, lines)
+            for item in items:
+                if isinstance(item, SourceError):
+                    problems += 1
+                else:
+                    found += 1
+                yield item
+    except OSError as exc:
+        problems += 1
+        yield SourceError(path, f"cannot read: {exc.strerror or exc}; the rest of the file is skipped")
+    if not found and not problems:
+        yield SourceError(path, f"no papers found (read as {fmt})")
+
+
+def read_file(path: Path, fmt: Format = "auto") -> ReadResult:
+    """Read one file into lists. Problems (bad lines, bad encoding, empty file) are returned, never raised."""
+    result = ReadResult()
+    for item in iter_records(path, fmt):
         if isinstance(item, SourceError):
             result.problems.append(item)
         else:
             result.papers.append(item)
-    if not result.papers and not result.problems:
-        result.problems.append(SourceError(path, f"no papers found (read as {fmt})"))
     return result
 
 
@@ -173,61 +227,130 @@ def iter_input_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
+# --- decoding ---------------------------------------------------------------------------------------------
+
+Line = tuple[int, str]
+
+
+def _lines(path: Path, stream: BinaryIO) -> Iterator[Line | SourceError]:
+    """Numbered lines without their line ends. A line over the limit, or not UTF-8, is a problem instead."""
+    for number, raw in enumerate(iter(lambda: stream.readline(_MAX_LINE + 1), b""), start=1):
+        if len(raw) > _MAX_LINE and not raw.endswith(b"\n"):
+            size = len(raw) + _skip_rest_of_line(stream.readline, b"\n")
+            yield SourceError(path, f"line is {size / 1e6:.1f} MB, over the 1 MB limit for one record; skipped", number)
+            continue
+        try:
+            line = raw.rstrip(b"\r\n").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield SourceError(path, f"not UTF-8 text (byte {exc.start + 1} of the line); skipped", number)
+            continue
+        yield number, line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _skip_rest_of_line(readline: Callable, newline) -> int:
+    """Read past the rest of an over-long line without keeping it; its size."""
+    size = 0
+    while piece := readline(_CHUNK):
+        size += len(piece)
+        if piece.endswith(newline):
+            break
+    return size
+
+
 # --- Daily Papers page dump -------------------------------------------------------------------------------
+
+_END = object()
+
+
+class _Lookahead:
+    """An iterator one can peek a few items into (the daily reader looks two lines ahead)."""
+
+    def __init__(self, items: Iterable):
+        self._items, self._buffer = iter(items), deque()
+
+    def peek(self, k: int = 0):
+        while len(self._buffer) <= k:
+            item = next(self._items, _END)
+            if item is _END:
+                return None
+            self._buffer.append(item)
+        return self._buffer[k]
+
+    def pop(self):
+        return self._buffer.popleft() if self.peek(0) is not None else None
 
 
 def _is_meta(text: str) -> bool:
     return text == "·" or text.startswith("•") or bool(_DAILY_DATE.match(text))
 
 
-def _read_daily(path: Path, lines: list[tuple[int, str | None]]) -> Iterator[Paper | SourceError]:
-    rows = [(n, t.strip() if t is not None else None) for n, t in lines if t is None or t.strip()]
-    i = 0
-    while (
-        i < len(rows) and rows[i][1] is not None and (rows[i][1] in _DAILY_BOILERPLATE or _DAILY_DATE.match(rows[i][1]))
-    ):
-        i += 1  # page header: boilerplate and the page's date
-    while i < len(rows):
-        number, title = rows[i]
+def _read_daily(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper | SourceError]:
+    pending: deque[SourceError] = deque()
+
+    def rows() -> Iterator[tuple[int, str | None]]:
+        for item in lines:
+            if isinstance(item, SourceError):  # reported once; the line still separates the rows around it
+                pending.append(item)
+                yield item.line or 0, None
+            elif item[1].strip():
+                yield item[0], item[1].strip()
+
+    ahead = _Lookahead(rows())
+    while (row := ahead.peek()) is not None and row[1] is not None:
+        if row[1] not in _DAILY_BOILERPLATE and not _DAILY_DATE.match(row[1]):
+            break
+        ahead.pop()  # page header: boilerplate and the page's date
+    while (row := ahead.peek()) is not None:
+        yield from _drain(pending)
+        number, title = row
         if title is None:  # undecodable line, already reported
-            i += 1
+            ahead.pop()
             continue
         if len(title) > _MAX_TITLE or _is_meta(title):
-            what = "an abstract with no title" if len(title) > _MAX_TITLE else f"'{title[:40]}'"
+            what = "an abstract with no title" if len(title) > _MAX_TITLE else f"'{_snip(title, 40)}'"
             yield SourceError(path, f"expected a paper title, found {what}; skipped", number)
-            i += 1
+            ahead.pop()
             continue
-        if i + 1 >= len(rows) or rows[i + 1][1] is None or _is_meta(rows[i + 1][1]):
-            yield SourceError(path, f"title '{title[:60]}' has no abstract; skipped", number)
-            i += 1
-            while i < len(rows) and rows[i][1] is not None and _is_meta(rows[i][1]):
-                i += 1
+        following = ahead.peek(1)
+        if following is None or following[1] is None or _is_meta(following[1]):
+            yield SourceError(path, f"title '{_snip(title)}' has no abstract; skipped", number)
+            ahead.pop()
+            while (row := ahead.peek()) is not None and row[1] is not None and _is_meta(row[1]):
+                ahead.pop()
             continue
-        abstract = rows[i + 1][1]
-        nxt = rows[i + 2][1] if i + 2 < len(rows) else None
-        if len(abstract) < 200 and nxt is not None and len(nxt) > _MAX_TITLE:
+        abstract = following[1]
+        after = ahead.peek(2)
+        if len(abstract) < 200 and after is not None and after[1] is not None and len(after[1]) > _MAX_TITLE:
             # the "abstract" is the next paper's title: this title lost its abstract
-            yield SourceError(path, f"title '{title[:60]}' has no abstract; skipped", number)
-            i += 1
+            yield SourceError(path, f"title '{_snip(title)}' has no abstract; skipped", number)
+            ahead.pop()
             continue
-        i += 2
-        meta = {"source": path.name}
+        ahead.pop()
+        ahead.pop()
+        meta: dict = {"source": path.name}
         # optional byline ("• 5 authors" or an organisation), then "·", then a date line with upvotes
-        if i + 1 < len(rows) and rows[i + 1][1] == "·" and rows[i][1] is not None and len(rows[i][1]) < 100:
-            meta["authors"] = rows[i][1].lstrip("• ").strip()
-            i += 1
-        if i < len(rows) and rows[i][1] == "·":
-            i += 1
-            if i < len(rows) and rows[i][1] is not None and (m := _DAILY_DATE.match(rows[i][1])):
+        byline, dot = ahead.peek(0), ahead.peek(1)
+        if dot is not None and dot[1] == "·" and byline[1] is not None and len(byline[1]) < 100:
+            meta["authors"] = byline[1].lstrip("• ")
+            ahead.pop()
+        if (row := ahead.peek()) is not None and row[1] == "·":
+            ahead.pop()
+            if (row := ahead.peek()) is not None and row[1] is not None and (m := _DAILY_DATE.match(row[1])):
                 meta["date"] = f"{m['month']} {m['day']}" + (f", {m['year']}" if m["year"] else "")
                 meta["date_iso"] = parse_date(meta["date"]) if m["year"] else ""
                 if m["up"]:
                     meta["upvotes"] = int(m["up"])
-                i += 1
+                ahead.pop()
         yield make_paper(title, abstract, **meta)
+    yield from _drain(pending)
 
 
-# --- JSONL and arXiv metadata -----------------------------------------------------------------------------
+def _drain(pending: deque[SourceError]) -> Iterator[SourceError]:
+    while pending:
+        yield pending.popleft()
+
+
+# --- JSON Lines and arXiv metadata ------------------------------------------------------------------------
 
 
 def _text(value) -> str:
@@ -238,70 +361,108 @@ def _text(value) -> str:
     return normalise(str(value))
 
 
-def _record_to_paper(path: Path, record: dict, number: int) -> Paper | SourceError:
-    lower = {str(k).lower(): v for k, v in record.items()}
-    title, abstract = _text(lower.get("title")), _text(lower.get("abstract") or lower.get("summary"))
-    if not title or not abstract:
-        missing = " and ".join(k for k, v in (("title", title), ("abstract", abstract)) if not v)
-        return SourceError(path, f"record has no {missing}; skipped", number)
-    source_id = _text(lower.get("id") or lower.get("arxiv_id") or lower.get("paper_id"))
-    url = _text(lower.get("url"))
+def _first(fields: dict, *keys: str):
+    return next((fields[k] for k in keys if fields.get(k) not in (None, "", [], {})), None)
+
+
+def _record_to_paper(path: Path, record: dict, number: int, label: str = "record") -> Paper | SourceError:
+    fields = {str(k).lower(): v for k, v in record.items()}
+    source_id = _text(_first(fields, "id", "arxiv_id", "paper_id"))
+    url = _text(fields.get("url"))
     if not url and re.match(r"^\d{4}\.\d{4,5}(v\d+)?$|^[a-z\-]+(\.[A-Z]{2})?/\d{7}$", source_id):
         url = f"https://arxiv.org/abs/{source_id}"
-    date = _text(lower.get("date") or lower.get("published") or lower.get("update_date"))
-    upvotes = lower.get("upvotes")
-    return make_paper(
-        title,
-        abstract,
-        authors=_text(lower.get("authors")),
-        date=date,
-        date_iso=parse_date(date) if date else "",
+    when = _text(_first(fields, "date", "published", "publishedat", "published_at", "update_date"))
+    upvotes = fields.get("upvotes")
+    return _checked_paper(
+        path,
+        number,
+        label,
+        _text(fields.get("title")),
+        _text(_first(fields, "abstract", "summary")),
+        authors=_text(fields.get("authors")),
+        date=when,
+        date_iso=parse_date(when) if when else "",
         upvotes=int(upvotes) if isinstance(upvotes, int | float) and not isinstance(upvotes, bool) else None,
         url=url,
-        categories=_text(lower.get("categories")),
+        categories=_text(fields.get("categories")),
         source=path.name,
         source_id=source_id,
     )
 
 
-def _read_jsonl(path: Path, lines: list[tuple[int, str | None]]) -> Iterator[Paper | SourceError]:
-    for number, text in lines:
-        if text is None or not text.strip():
+def _read_json_lines(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper | SourceError]:
+    for item in lines:
+        if isinstance(item, SourceError):
+            yield item
+            continue
+        number, text = item
+        if not text.strip():
             continue
         try:
-            record = json.loads(text)
+            value = json.loads(text)
         except ValueError as exc:
-            yield SourceError(path, f"not valid JSON ({exc.msg} at column {exc.colno}); skipped", number)
+            message = getattr(exc, "msg", str(exc))
+            yield SourceError(
+                path, f"not valid JSON ({message} at column {getattr(exc, 'colno', '?')}); skipped", number
+            )
             continue
-        if not isinstance(record, dict):
+        if not isinstance(value, dict):
             yield SourceError(path, "expected a JSON object per line; skipped", number)
             continue
-        yield _record_to_paper(path, record, number)
+        yield _record_to_paper(path, value, number)
 
 
 # --- CSV --------------------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, lines: list[tuple[int, str | None]]) -> Iterator[Paper | SourceError]:
-    text = "\n".join(t if t is not None else "" for _, t in lines).lstrip("\ufeff")
-    dialect: type[csv.Dialect] | csv.Dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-    csv.field_size_limit(1 << 30)
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    columns = [c.strip().lower() for c in reader.fieldnames or []]
-    missing = [c for c in ("title", "abstract") if c not in columns and not (c == "abstract" and "summary" in columns)]
-    if missing:
-        yield SourceError(path, f"CSV has no '{missing[0]}' column (columns found: {', '.join(columns) or 'none'})", 1)
-        return
-    bad_lines = {n for n, t in lines if t is None}
+def _has_columns(columns: list[str]) -> bool:
+    return "title" in columns and ("abstract" in columns or "summary" in columns)
+
+
+def _read_csv(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper | SourceError]:
+    pending: deque[SourceError] = deque()
+    last_bad = 0
+
+    def physical_lines() -> Iterator[str]:  # one item per line, so the reader's line_num is the line number
+        nonlocal last_bad
+        for item in lines:
+            if isinstance(item, SourceError):
+                pending.append(item)
+                last_bad = item.line or last_bad
+                yield "\n"
+            else:
+                yield item[1] + "\n"
+
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    csv.field_size_limit(_MAX_LINE)  # a quote never closed would otherwise read the rest of the file as one field
+    reader = csv.reader(physical_lines(), delimiter=delimiter)
     try:
-        for row in reader:
-            number = reader.line_num
-            if number in bad_lines:
-                continue
-            extra = row.pop(None, None)  # type: ignore[call-overload]
-            if extra:
-                yield SourceError(path, f"row has {len(extra)} more fields than the header; skipped", number)
-                continue
-            yield _record_to_paper(path, {k.strip(): v for k, v in row.items() if k}, number)
+        columns = [c.strip().lower() for c in next(reader, [])]
     except csv.Error as exc:
-        yield SourceError(path, f"malformed CSV ({exc}); rest of file skipped", reader.line_num)
+        yield from _drain(pending)
+        yield SourceError(path, f"malformed CSV header ({exc}); nothing read", 1)
+        return
+    yield from _drain(pending)
+    if not _has_columns(columns):
+        missing = "title" if "title" not in columns else "abstract"
+        yield SourceError(path, f"CSV has no '{missing}' column (columns found: {', '.join(columns) or 'none'})", 1)
+        return
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            yield from _drain(pending)
+            yield SourceError(
+                path, f"malformed CSV ({exc}: a quote never closed?); the rest of the file is skipped", start
+            )
+            return
+        yield from _drain(pending)
+        if row is None:
+            return
+        if not any(cell.strip() for cell in row) or last_bad >= start:
+            continue  # a blank line, or a row holding a line already reported
+        if len(row) > len(columns):
+            yield SourceError(path, f"row has {len(row) - len(columns)} more fields than the header; skipped", start)
+            continue
+        yield _record_to_paper(path, dict(zip(columns, row, strict=False)), start, "row")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from assistant.config import bundled_corpus_files
 from assistant.ingest import IngestReport, read_papers
-from assistant.sources import SourceError, detect_format, paper_id, read_file
+from assistant.sources import Paper, SourceError, detect_format, iter_records, paper_id, read_file
 
 DAILY = """new
 
@@ -200,3 +201,20 @@ def test_a_folder_of_thousands_of_files_is_read_with_every_problem_named(tmp_pat
     assert len(papers) == 2994 and report.files == 3000
     assert sorted(Path(p.file).name for p in report.problems) == sorted(f"p{i}.jsonl" for i in range(0, 3000, 500))
     assert all(p.line == 1 for p in report.problems)
+
+
+def test_reading_streams_in_bounded_memory(tmp_path):
+    abstract = "We measure a thing at length, with figures such as 1, 2 and 3, and discuss them. " * 50
+    records = (json.dumps({"id": f"2401.{i:05d}", "title": f"Paper {i}", "abstract": abstract}) for i in range(5000))
+    path = tmp_path / "papers.json"
+    with path.open("w") as out:
+        out.writelines(r + "\n" for r in records)
+    size = 5000 * len(abstract)  # about 20 MB of text
+    tracemalloc.start()
+    try:
+        papers = sum(isinstance(item, Paper) for item in iter_records(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert papers == 5000
+    assert peak < size / 5, f"peak {peak / 1e6:.1f} MB while reading {size / 1e6:.0f} MB"
