@@ -39,6 +39,14 @@ _MAX_LINE = 1_000_000  # bytes; real abstracts are a few thousand characters, so
 _HEAD = 65_536  # bytes read to recognise the format
 _CHUNK = 65_536  # bytes read at a time past an over-long line
 
+_FORMAT_HINTS = {
+    "daily": "a Daily Papers page saved as text: a title line, then its abstract line",
+    "jsonl": "JSON records with 'title' and 'abstract'",
+    "arxiv": "arXiv metadata records, one JSON object per line",
+    "csv": "a header with 'title' and 'abstract' columns, then one row per paper",
+}
+_JSON_START = re.compile(r'[\[{]\s*(?:["{\[\]}\d-]|$)')  # "[{", "[]", '{"' ...; not "[Re] A study", "{BERT}: ..."
+
 
 class SourceError(Exception):
     """A problem with an input that the user must fix; carries file and line."""
@@ -154,6 +162,10 @@ def _read_head(path: Path) -> _Head:
     return head
 
 
+def _looks_like_json(head: str) -> bool:
+    return bool(_JSON_START.match(head.lstrip("\ufeff \t\r\n")))
+
+
 def detect_format(path: Path, head: str) -> Format:
     """Guess the format from the file's first characters (and its suffix for CSV)."""
     first = head.lstrip("\ufeff \t\r\n")
@@ -170,6 +182,16 @@ def detect_format(path: Path, head: str) -> Format:
     return "daily"
 
 
+def _wrong_format(fmt: str, head: str) -> str | None:
+    """The refusal when the format asked for cannot be what the file holds, or None."""
+    first = head.lstrip("\ufeff \t\r\n")
+    if fmt in ("daily", "csv") and _looks_like_json(first):
+        return f"this looks like JSON, not {fmt}; nothing read. Fix: --format auto (or jsonl)"
+    if fmt in ("jsonl", "arxiv") and not _looks_like_json(first):
+        return f"not JSON (it starts with '{_snip(first, 40)}'); nothing read. Fix: --format auto, or the file's format"
+    return None
+
+
 def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceError]:
     """Stream one file's papers, and its problems in between; nothing is raised, and memory stays bounded.
 
@@ -181,6 +203,9 @@ def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceErr
         return
     if fmt == "auto":
         fmt = detect_format(path, head.text)
+    elif refusal := _wrong_format(fmt, head.text):
+        yield SourceError(path, refusal)
+        return
     found = problems = 0
     try:
         with path.open("rb") as stream:
@@ -201,7 +226,9 @@ def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceErr
         problems += 1
         yield SourceError(path, f"cannot read: {exc.strerror or exc}; the rest of the file is skipped")
     if not found and not problems:
-        yield SourceError(path, f"no papers found (read as {fmt})")
+        yield SourceError(
+            path, f"no papers found (read as {fmt}: {_FORMAT_HINTS[fmt]}); pass --format if that is wrong"
+        )
 
 
 def read_file(path: Path, fmt: Format = "auto") -> ReadResult:
@@ -405,6 +432,9 @@ def _read_json_lines(path: Path, lines: Iterator[Line | SourceError]) -> Iterato
             yield SourceError(
                 path, f"not valid JSON ({message} at column {getattr(exc, 'colno', '?')}); skipped", number
             )
+            continue
+        except RecursionError:
+            yield SourceError(path, "not valid JSON (nested too deeply); skipped", number)
             continue
         if not isinstance(value, dict):
             yield SourceError(path, "expected a JSON object per line; skipped", number)

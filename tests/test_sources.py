@@ -6,6 +6,7 @@ import json
 import tracemalloc
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,6 +174,7 @@ def test_no_input_crashes_the_readers(tmp_path_factory, data, fmt):
     path.write_bytes(data)
     result = read_file(path, fmt)
     assert all(isinstance(p, SourceError) for p in result.problems)
+    assert result.papers or result.problems  # an input without papers always says why
 
 
 def test_a_50_mb_line_is_reported_and_the_other_records_kept(tmp_path):
@@ -203,6 +205,13 @@ def test_a_folder_of_thousands_of_files_is_read_with_every_problem_named(tmp_pat
     assert all(p.line == 1 for p in report.problems)
 
 
+RECORDS = [
+    {"title": "Alpha: A Study of Things", "abstract": "Alpha abstract, long enough to be one.", "date": "2024-01-02"},
+    {"title": "Beta Paper", "abstract": "Beta abstract about other things."},
+]
+JSONL = "".join(json.dumps(r) + "\n" for r in RECORDS)
+
+
 def test_reading_streams_in_bounded_memory(tmp_path):
     abstract = "We measure a thing at length, with figures such as 1, 2 and 3, and discuss them. " * 50
     records = (json.dumps({"id": f"2401.{i:05d}", "title": f"Paper {i}", "abstract": abstract}) for i in range(5000))
@@ -218,3 +227,20 @@ def test_reading_streams_in_bounded_memory(tmp_path):
         tracemalloc.stop()
     assert papers == 5000
     assert peak < size / 5, f"peak {peak / 1e6:.1f} MB while reading {size / 1e6:.0f} MB"
+
+
+NO_PAPERS = [
+    ("header.csv", b"title,abstract\n", "auto", "no papers found (read as csv: a header with 'title' and"),
+    ("dump.txt", DAILY.encode(), "jsonl", "not JSON (it starts with 'new"),
+    ("papers.json", json.dumps(RECORDS).encode(), "daily", "this looks like JSON, not daily; nothing read"),
+    ("papers.jsonl", JSONL.encode(), "csv", "this looks like JSON, not csv; nothing read"),
+]
+
+
+@pytest.mark.parametrize("name, content, fmt, expected", NO_PAPERS, ids=[case[0] for case in NO_PAPERS])
+def test_an_input_without_papers_is_one_problem_naming_the_file(tmp_path, name, content, fmt, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = read_file(path, fmt)
+    assert result.papers == [] and len(result.problems) == 1
+    assert str(result.problems[0]).startswith(f"{path}: {expected}")
