@@ -1,7 +1,8 @@
 """Readers for the input formats: a stream of Paper records and the problems met, with file and line.
 
 Formats: the Hugging Face Daily Papers page saved as text; JSON Lines; CSV; and the arXiv metadata snapshot
-(JSON Lines with id, title, abstract, authors, categories, update_date).
+(JSON Lines with id, title, abstract, authors, categories, update_date). Files may be gzip, bzip2 or xz
+compressed (recognised by their first bytes, not their name).
 
 Everything streams: `iter_records` holds one line or one CSV row at a time, so memory does not grow with the
 file. `read_file` collects the stream into lists. A bad record never stops a file: it is reported as a
@@ -10,12 +11,17 @@ SourceError with its file and line, and the good records are kept.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import hashlib
 import json
+import lzma
 import re
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +42,7 @@ _DAILY_BOILERPLATE = {
 }
 _MAX_TITLE = 400  # characters; a longer "title" line is an abstract that lost its title
 _MAX_LINE = 1_000_000  # bytes; real abstracts are a few thousand characters, so a longer line is not a record
-_HEAD = 65_536  # bytes read to recognise the format
+_HEAD = 65_536  # bytes read to recognise the compression and format
 _CHUNK = 65_536  # bytes read at a time past an over-long line
 
 _FORMAT_HINTS = {
@@ -132,13 +138,52 @@ def _checked_paper(path: Path, number: int, label: str, title: str, abstract: st
     return _paper(title, abstract, meta)
 
 
-# --- opening and recognising the format -------------------------------------------------------------------
+# --- opening: compression and format ---------------------------------------------------------------------
+
+_COMPRESSIONS = (
+    (re.compile(rb"\x1f\x8b"), "gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2", bz2.BZ2File),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz", lzma.LZMAFile),
+)
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz")
+_READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+_ZIP = "a zip archive; unzip it and ingest the files inside (gzip, bzip2 and xz files are read as they are)"
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+_SPREADSHEET = (
+    "a spreadsheet, not CSV; nothing read. Fix: save it as CSV (in Excel: File > Save As > CSV UTF-8) and ingest "
+    "that file"
+)
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz; and that compression's name."""
+    with path.open("rb") as raw:
+        magic = raw.read(10)
+        raw.seek(0)
+        for pattern, name, opener in _COMPRESSIONS:
+            if pattern.match(magic):
+                with opener(raw) as stream:
+                    yield stream, name
+                return
+        yield raw, "zip" if magic.startswith(b"PK\x03\x04") else ""
+
+
+def _read_failure(exc: BaseException, compression: str) -> str:
+    if isinstance(exc, EOFError):
+        return f"the {compression or 'compressed'} data ends early (an interrupted download?)"
+    if isinstance(exc, zlib.error | lzma.LZMAError) or (compression and not isinstance(exc, FileNotFoundError)):
+        return f"the {compression or 'compressed'} data is damaged ({exc})"
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    return str(exc)
 
 
 @dataclass
 class _Head:
     """What the first bytes of a file say about it."""
 
+    compression: str = ""
     text: str = ""  # the first bytes decoded, for recognising the format
     complete: bool = False  # the whole file is in `text`
     problem: SourceError | None = None
@@ -147,19 +192,40 @@ class _Head:
 def _read_head(path: Path) -> _Head:
     head = _Head()
     try:
-        with path.open("rb") as stream:
-            data = stream.read(_HEAD)
-            head.complete = len(data) < _HEAD or not stream.read(1)
-    except OSError as exc:
-        head.problem = SourceError(path, f"cannot read: {exc.strerror or exc}")
+        with _open(path) as (stream, head.compression):
+            if head.compression == "zip":
+                head.problem = SourceError(path, _SPREADSHEET if _inner_suffix(path) in _SPREADSHEETS else _ZIP)
+                return head
+            pieces: list[bytes] = []
+            try:  # in pieces: a compressed file cut short still shows its start (the cut is reported when read)
+                while (size := sum(map(len, pieces))) < _HEAD and (piece := stream.read(min(8192, _HEAD - size))):
+                    pieces.append(piece)
+                head.complete = size < _HEAD or not stream.read(1)
+            except EOFError:
+                if not pieces:
+                    raise
+            data = b"".join(pieces)
+    except _READ_ERRORS as exc:
+        head.problem = SourceError(path, _read_failure(exc, head.compression))
         return head
+    inside = f" inside the {head.compression} file" if head.compression else ""
     if b"\x00" in data[:8192]:
-        head.problem = SourceError(path, "binary file (not text); skipped")
+        compressed = "" if head.compression else ", and not gzip, bzip2 or xz compressed"
+        binary = f"binary data{inside} (not text{compressed}); skipped"
+        head.problem = SourceError(path, _SPREADSHEET if _inner_suffix(path) in _SPREADSHEETS else binary)
         return head
     head.text = data.decode("utf-8", errors="replace")
     if head.complete and not head.text.strip("\ufeff \t\r\n"):
-        head.problem = SourceError(path, "empty file; nothing to ingest")
+        head.problem = SourceError(path, f"empty file{inside}; nothing to ingest")
     return head
+
+
+def _inner_suffix(path: Path) -> str:
+    """The suffix that names the content: '.csv' for papers.csv.gz."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED_SUFFIXES:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
 
 
 def _looks_like_json(head: str) -> bool:
@@ -177,7 +243,7 @@ def detect_format(path: Path, head: str) -> Format:
         keys = set(record) if isinstance(record, dict) else set()
         return "arxiv" if {"update_date", "categories"} & keys and "id" in keys else "jsonl"
     header = first.split("\n", 1)[0].lower()
-    if path.suffix.lower() in (".csv", ".tsv") or ("title" in header and "abstract" in header and "," in header):
+    if _inner_suffix(path) in (".csv", ".tsv") or ("title" in header and "abstract" in header and "," in header):
         return "csv"
     return "daily"
 
@@ -208,7 +274,7 @@ def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceErr
         return
     found = problems = 0
     try:
-        with path.open("rb") as stream:
+        with _open(path) as (stream, _compression):
             lines = _lines(path, stream)
             if fmt == "daily":
                 items = _read_daily(path, lines)
@@ -222,9 +288,9 @@ def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceErr
                 else:
                     found += 1
                 yield item
-    except OSError as exc:
+    except _READ_ERRORS as exc:
         problems += 1
-        yield SourceError(path, f"cannot read: {exc.strerror or exc}; the rest of the file is skipped")
+        yield SourceError(path, f"{_read_failure(exc, head.compression)}; the rest of the file is skipped")
     if not found and not problems:
         yield SourceError(
             path, f"no papers found (read as {fmt}: {_FORMAT_HINTS[fmt]}); pass --format if that is wrong"
@@ -463,7 +529,7 @@ def _read_csv(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper
             else:
                 yield item[1] + "\n"
 
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    delimiter = "\t" if _inner_suffix(path) == ".tsv" else ","
     csv.field_size_limit(_MAX_LINE)  # a quote never closed would otherwise read the rest of the file as one field
     reader = csv.reader(physical_lines(), delimiter=delimiter)
     try:

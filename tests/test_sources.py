@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
 import json
+import lzma
 import tracemalloc
 from pathlib import Path
 
@@ -168,10 +172,14 @@ def test_ids_are_stable_content_hashes():
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=st.binary(max_size=400), fmt=st.sampled_from(["auto", "daily", "jsonl", "csv", "arxiv"]))
-def test_no_input_crashes_the_readers(tmp_path_factory, data, fmt):
+@given(
+    data=st.binary(max_size=400),
+    fmt=st.sampled_from(["auto", "daily", "jsonl", "csv", "arxiv"]),
+    compress=st.sampled_from([None, gzip.compress, bz2.compress]),
+)
+def test_no_input_crashes_the_readers(tmp_path_factory, data, fmt, compress):
     path = tmp_path_factory.mktemp("fuzz") / "input.txt"
-    path.write_bytes(data)
+    path.write_bytes(compress(data) if compress else data)
     result = read_file(path, fmt)
     assert all(isinstance(p, SourceError) for p in result.problems)
     assert result.papers or result.problems  # an input without papers always says why
@@ -209,14 +217,69 @@ RECORDS = [
     {"title": "Alpha: A Study of Things", "abstract": "Alpha abstract, long enough to be one.", "date": "2024-01-02"},
     {"title": "Beta Paper", "abstract": "Beta abstract about other things."},
 ]
+TITLES = ["Alpha: A Study of Things", "Beta Paper"]
 JSONL = "".join(json.dumps(r) + "\n" for r in RECORDS)
 
 
-def test_reading_streams_in_bounded_memory(tmp_path):
+def _titles(result) -> list[str]:
+    return [p.title for p in result.papers]
+
+
+def _write_csv(rows: list[list[str]]) -> str:
+    out: list[str] = []
+    writer = csv.writer(type("Sink", (), {"write": lambda self, s: out.append(s)})())
+    writer.writerows(rows)
+    return "".join(out)
+
+
+CONTENT = {
+    "jsonl": JSONL,
+    "csv": _write_csv(
+        [["title", "abstract", "date"]] + [[r["title"], r["abstract"], r.get("date", "")] for r in RECORDS]
+    ),
+    "txt": "".join(f"{r['title']}\n\n{r['abstract']}\n\n" for r in RECORDS),
+}
+
+
+@pytest.mark.parametrize(
+    "name, compress",
+    [
+        ("papers.jsonl.gz", gzip.compress),
+        ("papers.csv.gz", gzip.compress),
+        ("papers.txt.gz", gzip.compress),
+        ("papers.jsonl.bz2", bz2.compress),
+        ("papers.csv.xz", lzma.compress),
+        ("download-jsonl", gzip.compress),  # no suffix at all: the first bytes say gzip
+    ],
+)
+def test_compressed_files_are_read_by_their_first_bytes(tmp_path, name, compress):
+    kind = name.split(".")[1] if "." in name else name.split("-")[1]
+    path = tmp_path / name
+    path.write_bytes(compress(CONTENT[kind].encode()))
+    result = read_file(path)
+    assert (_titles(result), result.problems) == (TITLES, [])
+
+
+def test_a_cut_off_gzip_file_keeps_the_records_before_the_cut(tmp_path):
+    lines = [
+        json.dumps({"title": f"Paper {i}", "abstract": f"Abstract {i}: " + "words " * (i % 50)}) for i in range(20000)
+    ]
+    data = gzip.compress("\n".join(lines).encode())
+    path = tmp_path / "arxiv.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    result = read_file(path)
+    assert 0 < len(result.papers) < 20000 and _titles(result) == [f"Paper {i}" for i in range(len(result.papers))]
+    assert [str(p) for p in result.problems] == [
+        f"{path}: the gzip data ends early (an interrupted download?); the rest of the file is skipped"
+    ]
+
+
+@pytest.mark.parametrize("layout", ["jsonl", "jsonl.gz"])
+def test_reading_streams_in_bounded_memory(tmp_path, layout):
     abstract = "We measure a thing at length, with figures such as 1, 2 and 3, and discuss them. " * 50
     records = (json.dumps({"id": f"2401.{i:05d}", "title": f"Paper {i}", "abstract": abstract}) for i in range(5000))
-    path = tmp_path / "papers.json"
-    with path.open("w") as out:
+    path = tmp_path / ("papers.jsonl.gz" if layout == "jsonl.gz" else "papers.json")
+    with gzip.open(path, "wt") if layout == "jsonl.gz" else path.open("w") as out:
         out.writelines(r + "\n" for r in records)
     size = 5000 * len(abstract)  # about 20 MB of text
     tracemalloc.start()
@@ -230,10 +293,13 @@ def test_reading_streams_in_bounded_memory(tmp_path):
 
 
 NO_PAPERS = [
+    ("empty.json.gz", gzip.compress(b"", mtime=0), "auto", "empty file inside the gzip file; nothing to ingest"),
     ("header.csv", b"title,abstract\n", "auto", "no papers found (read as csv: a header with 'title' and"),
     ("dump.txt", DAILY.encode(), "jsonl", "not JSON (it starts with 'new"),
     ("papers.json", json.dumps(RECORDS).encode(), "daily", "this looks like JSON, not daily; nothing read"),
     ("papers.jsonl", JSONL.encode(), "csv", "this looks like JSON, not csv; nothing read"),
+    ("papers.xlsx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(40), "auto", "a spreadsheet, not CSV; nothing read. Fix"),
+    ("papers.zip", b"PK\x03\x04\x14\x00\x06\x00" + bytes(40), "auto", "a zip archive; unzip it"),
 ]
 
 
