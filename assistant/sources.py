@@ -1,8 +1,9 @@
 """Readers for the input formats: a stream of Paper records and the problems met, with file and line.
 
-Formats: the Hugging Face Daily Papers page saved as text; JSON Lines; CSV; and the arXiv metadata snapshot
-(JSON Lines with id, title, abstract, authors, categories, update_date). Files may be gzip, bzip2 or xz
-compressed (recognised by their first bytes, not their name).
+Formats: the Hugging Face Daily Papers page saved as text; JSON Lines; CSV (comma, semicolon, tab or bar
+separated); and the arXiv metadata snapshot (JSON Lines with id, title, abstract, authors, categories,
+update_date). Files may be gzip, bzip2 or xz compressed (recognised by their first bytes, not their name) and
+UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1252 (Excel's CSV export).
 
 Everything streams: `iter_records` holds one line or one CSV row at a time, so memory does not grow with the
 file. `read_file` collects the stream into lists. A bad record never stops a file: it is reported as a
@@ -12,9 +13,11 @@ SourceError with its file and line, and the good records are kept.
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import hashlib
+import io
 import json
 import lzma
 import re
@@ -42,7 +45,7 @@ _DAILY_BOILERPLATE = {
 }
 _MAX_TITLE = 400  # characters; a longer "title" line is an abstract that lost its title
 _MAX_LINE = 1_000_000  # bytes; real abstracts are a few thousand characters, so a longer line is not a record
-_HEAD = 65_536  # bytes read to recognise the compression and format
+_HEAD = 65_536  # bytes read to recognise the compression, encoding and format
 _CHUNK = 65_536  # bytes read at a time past an over-long line
 
 _FORMAT_HINTS = {
@@ -60,6 +63,19 @@ class SourceError(Exception):
     def __init__(self, file: str | Path, message: str, line: int | None = None):
         self.file, self.line, self.message = str(file), line, message
         super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SourceNote:
+    """Something the user should know about an input that was read anyway (its encoding)."""
+
+    file: str
+    message: str
+    line: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -85,6 +101,10 @@ class Paper:
 class ReadResult:
     papers: list[Paper] = field(default_factory=list)
     problems: list[SourceError] = field(default_factory=list)
+    notes: list[SourceNote] = field(default_factory=list)
+
+
+Note = Callable[[SourceNote], None]
 
 
 def normalise(text: str) -> str:
@@ -138,7 +158,7 @@ def _checked_paper(path: Path, number: int, label: str, title: str, abstract: st
     return _paper(title, abstract, meta)
 
 
-# --- opening: compression and format ---------------------------------------------------------------------
+# --- opening: compression, encoding, format ---------------------------------------------------------------
 
 _COMPRESSIONS = (
     (re.compile(rb"\x1f\x8b"), "gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
@@ -184,6 +204,7 @@ class _Head:
     """What the first bytes of a file say about it."""
 
     compression: str = ""
+    encoding: str = "utf-8"  # or "utf-16"; lines that are not UTF-8 are read as cp1252 either way
     text: str = ""  # the first bytes decoded, for recognising the format
     complete: bool = False  # the whole file is in `text`
     problem: SourceError | None = None
@@ -209,15 +230,29 @@ def _read_head(path: Path) -> _Head:
         head.problem = SourceError(path, _read_failure(exc, head.compression))
         return head
     inside = f" inside the {head.compression} file" if head.compression else ""
-    if b"\x00" in data[:8192]:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head.encoding = "utf-16"
+        head.text = data.decode("utf-16", errors="replace")
+    elif b"\x00" in data[:8192]:
         compressed = "" if head.compression else ", and not gzip, bzip2 or xz compressed"
         binary = f"binary data{inside} (not text{compressed}); skipped"
         head.problem = SourceError(path, _SPREADSHEET if _inner_suffix(path) in _SPREADSHEETS else binary)
         return head
-    head.text = data.decode("utf-8", errors="replace")
+    else:
+        head.text = _decode_head(data)
     if head.complete and not head.text.strip("\ufeff \t\r\n"):
         head.problem = SourceError(path, f"empty file{inside}; nothing to ingest")
     return head
+
+
+def _decode_head(data: bytes) -> str:
+    """UTF-8 (the head may end inside a character), else Windows-1252, as the lines will be read."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            return data[: exc.start].decode("utf-8", errors="replace")
+        return data.decode("cp1252", errors="replace")
 
 
 def _inner_suffix(path: Path) -> str:
@@ -243,7 +278,8 @@ def detect_format(path: Path, head: str) -> Format:
         keys = set(record) if isinstance(record, dict) else set()
         return "arxiv" if {"update_date", "categories"} & keys and "id" in keys else "jsonl"
     header = first.split("\n", 1)[0].lower()
-    if _inner_suffix(path) in (".csv", ".tsv") or ("title" in header and "abstract" in header and "," in header):
+    delimited = any(d in header for d in ",;\t|")
+    if _inner_suffix(path) in (".csv", ".tsv") or ("title" in header and "abstract" in header and delimited):
         return "csv"
     return "daily"
 
@@ -258,11 +294,13 @@ def _wrong_format(fmt: str, head: str) -> str | None:
     return None
 
 
-def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceError]:
+def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) -> Iterator[Paper | SourceError]:
     """Stream one file's papers, and its problems in between; nothing is raised, and memory stays bounded.
 
+    on_note receives what the user should know although nothing was skipped (text read as Windows-1252).
     A file that yields no paper always yields a problem naming it.
     """
+    note: Note = on_note or (lambda _note: None)
     head = _read_head(path)
     if head.problem:
         yield head.problem
@@ -275,11 +313,11 @@ def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceErr
     found = problems = 0
     try:
         with _open(path) as (stream, _compression):
-            lines = _lines(path, stream)
+            lines = _lines(path, stream, head.encoding, note)
             if fmt == "daily":
                 items = _read_daily(path, lines)
             elif fmt == "csv":
-                items = _read_csv(path, lines)
+                items = _read_csv(path, lines, head.text)
             else:
                 items = _read_json_lines(path, lines)
             for item in items:
@@ -300,7 +338,7 @@ def iter_records(path: Path, fmt: Format = "auto") -> Iterator[Paper | SourceErr
 def read_file(path: Path, fmt: Format = "auto") -> ReadResult:
     """Read one file into lists. Problems (bad lines, bad encoding, empty file) are returned, never raised."""
     result = ReadResult()
-    for item in iter_records(path, fmt):
+    for item in iter_records(path, fmt, result.notes.append):
         if isinstance(item, SourceError):
             result.problems.append(item)
         else:
@@ -325,18 +363,53 @@ def iter_input_files(paths: list[Path]) -> Iterator[Path]:
 Line = tuple[int, str]
 
 
-def _lines(path: Path, stream: BinaryIO) -> Iterator[Line | SourceError]:
-    """Numbered lines without their line ends. A line over the limit, or not UTF-8, is a problem instead."""
+def _lines(path: Path, stream: BinaryIO, encoding: str, note: Note) -> Iterator[Line | SourceError]:
+    """Numbered lines without their line ends. A line over the limit, or not text, is a problem instead.
+
+    UTF-8 first, line by line; a line that is not UTF-8 is read as Windows-1252 (what Excel writes), and the
+    first such line is noted once.
+    """
+    if encoding == "utf-16":
+        text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace", newline="")
+        for number, line in enumerate(iter(lambda: text.readline(_MAX_LINE + 1), ""), start=1):
+            if len(line) > _MAX_LINE and not line.endswith("\n"):
+                size = len(line.encode("utf-16-le")) + _skip_rest_of_line(text.readline, "\n")
+                yield SourceError(
+                    path, f"line is {size / 1e6:.1f} MB, over the 1 MB limit for one record; skipped", number
+                )
+            else:
+                yield number, line.rstrip("\r\n").removeprefix("\ufeff")
+        return
+    noted = False
     for number, raw in enumerate(iter(lambda: stream.readline(_MAX_LINE + 1), b""), start=1):
         if len(raw) > _MAX_LINE and not raw.endswith(b"\n"):
             size = len(raw) + _skip_rest_of_line(stream.readline, b"\n")
             yield SourceError(path, f"line is {size / 1e6:.1f} MB, over the 1 MB limit for one record; skipped", number)
             continue
+        raw = raw.rstrip(b"\r\n")
         try:
-            line = raw.rstrip(b"\r\n").decode("utf-8")
+            line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield SourceError(path, f"not UTF-8 text (byte {exc.start + 1} of the line); skipped", number)
-            continue
+            try:
+                line = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                yield SourceError(
+                    path,
+                    f"neither UTF-8 nor Windows-1252 text (byte {exc.start + 1} of the line); skipped. "
+                    "Fix: save the file as UTF-8",
+                    number,
+                )
+                continue
+            if not noted:
+                noted = True
+                note(
+                    SourceNote(
+                        str(path),
+                        "not UTF-8: read as Windows-1252 (cp1252, what Excel writes) from this line on; if accented "
+                        "letters look wrong, save the file as UTF-8",
+                        number,
+                    )
+                )
         yield number, line.removeprefix("\ufeff") if number == 1 else line
 
 
@@ -510,12 +583,35 @@ def _read_json_lines(path: Path, lines: Iterator[Line | SourceError]) -> Iterato
 
 # --- CSV --------------------------------------------------------------------------------------------------
 
+_DELIMITERS = ",;\t|"
+
+
+def _columns(header: str, delimiter: str) -> list[str]:
+    try:
+        return [c.strip().lower() for c in next(csv.reader([header], delimiter=delimiter), [])]
+    except csv.Error:
+        return []
+
 
 def _has_columns(columns: list[str]) -> bool:
     return "title" in columns and ("abstract" in columns or "summary" in columns)
 
 
-def _read_csv(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper | SourceError]:
+def _delimiter(path: Path, head: str) -> str:
+    """The delimiter under which the header has 'title' and 'abstract' columns; else csv.Sniffer's guess."""
+    lines = head.lstrip("\ufeff").splitlines()
+    header = lines[0] if lines else ""
+    candidates = "\t,;|" if _inner_suffix(path) == ".tsv" else _DELIMITERS
+    for delimiter in candidates:
+        if _has_columns(_columns(header, delimiter)):
+            return delimiter
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:20])[:16384], delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return candidates[0]
+
+
+def _read_csv(path: Path, lines: Iterator[Line | SourceError], head: str) -> Iterator[Paper | SourceError]:
     pending: deque[SourceError] = deque()
     last_bad = 0
 
@@ -529,7 +625,7 @@ def _read_csv(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper
             else:
                 yield item[1] + "\n"
 
-    delimiter = "\t" if _inner_suffix(path) == ".tsv" else ","
+    delimiter = _delimiter(path, head)
     csv.field_size_limit(_MAX_LINE)  # a quote never closed would otherwise read the rest of the file as one field
     reader = csv.reader(physical_lines(), delimiter=delimiter)
     try:
@@ -541,7 +637,13 @@ def _read_csv(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper
     yield from _drain(pending)
     if not _has_columns(columns):
         missing = "title" if "title" not in columns else "abstract"
-        yield SourceError(path, f"CSV has no '{missing}' column (columns found: {', '.join(columns) or 'none'})", 1)
+        name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}[delimiter]
+        yield SourceError(
+            path,
+            f"CSV has no '{missing}' column (columns found, {name}-separated: {', '.join(columns) or 'none'}); "
+            "the header needs 'title' and 'abstract'",
+            1,
+        )
         return
     while True:
         start = reader.line_num + 1

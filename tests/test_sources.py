@@ -153,8 +153,14 @@ def test_empty_binary_and_non_utf8_files(tmp_path):
         + b"\n"
     )
     result = read_file(latin)
+    assert [p.title for p in result.papers] == ["Good", "Café"]  # not UTF-8: read as Windows-1252, and noted
+    assert result.problems == [] and [n.line for n in result.notes] == [2]
+    assert "Windows-1252" in result.notes[0].message
+    neither = tmp_path / "neither.jsonl"  # 0x81 is undefined in Windows-1252 too
+    neither.write_bytes(json.dumps({"title": "Good", "abstract": "Fine text."}).encode() + b"\n\x81\x8d\n")
+    result = read_file(neither)
     assert [p.title for p in result.papers] == ["Good"]
-    assert result.problems[0].line == 2 and "not UTF-8" in result.problems[0].message
+    assert result.problems[0].line == 2 and "neither UTF-8 nor Windows-1252" in result.problems[0].message
 
 
 def test_bad_file_does_not_stop_the_others(tmp_path):
@@ -272,6 +278,23 @@ def test_a_cut_off_gzip_file_keeps_the_records_before_the_cut(tmp_path):
     assert [str(p) for p in result.problems] == [
         f"{path}: the gzip data ends early (an interrupted download?); the rest of the file is skipped"
     ]
+
+
+def test_excel_exports_windows_1252_semicolons_tabs_and_utf16(tmp_path):
+    row = ["Études sur l’IA", "Résumé – “quoted”, with a comma", "José Núñez"]
+    header = ["title", "abstract", "authors"]
+    semicolons = tmp_path / "excel.csv"  # Excel in a comma-decimal locale
+    semicolons.write_bytes((";".join(header) + "\r\n" + ";".join(row) + "\r\n").encode("cp1252"))
+    tabs = tmp_path / "excel.txt"  # Excel's "Text (Tab delimited)"
+    tabs.write_bytes(("\t".join(header) + "\r\n" + "\t".join(row) + "\r\n").encode("cp1252"))
+    utf16 = tmp_path / "unicode.txt"  # Excel's "Unicode Text": UTF-16 with a BOM
+    utf16.write_bytes(("\t".join(header) + "\r\n" + "\t".join(row) + "\r\n").encode("utf-16"))
+    for path in (semicolons, tabs, utf16):
+        result = read_file(path)
+        assert result.problems == [] and [(p.title, p.abstract, p.authors) for p in result.papers] == [tuple(row)]
+    notes = read_file(semicolons).notes
+    assert [n.line for n in notes] == [2] and "read as Windows-1252" in notes[0].message
+    assert read_file(utf16).notes == []
 
 
 @pytest.mark.parametrize("layout", ["jsonl", "jsonl.gz"])
