@@ -1,12 +1,14 @@
 """Readers for the input formats: a stream of Paper records and the problems met, with file and line.
 
-Formats: the Hugging Face Daily Papers page saved as text; JSON Lines; CSV (comma, semicolon, tab or bar
-separated); and the arXiv metadata snapshot (JSON Lines with id, title, abstract, authors, categories,
-update_date). Files may be gzip, bzip2 or xz compressed (recognised by their first bytes, not their name) and
-UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1252 (Excel's CSV export).
+Formats: the Hugging Face Daily Papers page saved as text; JSON (JSON Lines, a JSON array, pretty-printed
+or not, or an object holding the list of records as the Hugging Face API returns it); CSV (comma, semicolon,
+tab or bar separated); and the arXiv metadata snapshot (JSON Lines with id, title, abstract, authors,
+categories, update_date). Files may be gzip, bzip2 or xz compressed (recognised by their first bytes, not
+their name) and UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1252 (Excel's CSV export).
 
-Everything streams: `iter_records` holds one line or one CSV row at a time, so memory does not grow with the
-file. `read_file` collects the stream into lists. A bad record never stops a file: it is reported as a
+Everything streams: `iter_records` holds one line, one CSV row or one JSON record at a time (a top-level JSON
+object, the form that wraps the list of records, is parsed whole up to 64 MB), so memory does not grow with
+the file. `read_file` collects the stream into lists. A bad record never stops a file: it is reported as a
 SourceError with its file and line, and the good records are kept.
 """
 
@@ -45,8 +47,9 @@ _DAILY_BOILERPLATE = {
 }
 _MAX_TITLE = 400  # characters; a longer "title" line is an abstract that lost its title
 _MAX_LINE = 1_000_000  # bytes; real abstracts are a few thousand characters, so a longer line is not a record
+_MAX_JSON_OBJECT = 64_000_000  # characters; a top-level JSON object is parsed whole, up to this size
 _HEAD = 65_536  # bytes read to recognise the compression, encoding and format
-_CHUNK = 65_536  # bytes read at a time past an over-long line
+_CHUNK = 65_536  # bytes read at a time from a JSON document
 
 _FORMAT_HINTS = {
     "daily": "a Daily Papers page saved as text: a title line, then its abstract line",
@@ -55,6 +58,21 @@ _FORMAT_HINTS = {
     "csv": "a header with 'title' and 'abstract' columns, then one row per paper",
 }
 _JSON_START = re.compile(r'[\[{]\s*(?:["{\[\]}\d-]|$)')  # "[{", "[]", '{"' ...; not "[Re] A study", "{BERT}: ..."
+_HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|div|script|link|!--)\b", re.I)
+_HTML_TAGS = (
+    "a|abbr|article|body|br|button|div|figure|footer|form|h[1-6]|head|header|hr|html|iframe|img|input|label|li|"
+    "link|main|meta|nav|noscript|ol|option|p|path|picture|script|section|select|source|span|style|svg|table|td|"
+    "th|time|title|tr|ul"
+)
+# a tag at the start ("<h3 class=...>", "</div>"), or a tag with attributes anywhere; inline "<i>E. coli</i>"
+# (Crossref writes titles so) is left alone
+_HTML_FRAGMENT = re.compile(
+    rf"^<(?:!doctype|!--|/?(?:{_HTML_TAGS})(?:[\s/>]|$))|<[A-Za-z][\w-]*\s+[\w:-]+\s*=\s*[\"']", re.I
+)
+# '"date": "Mar 11",', '{"title": ...', '[{"id": ...', '}, {' but not '"Why Should I Trust You?": ...'
+_JSON_FRAGMENT = re.compile(
+    r'^(?:[\[{]\s*)*"[^"\s]{1,60}"\s*:\s*(?:["\[{\d-]|true\b|false\b|null\b|$)|^[\[{]\s*[\[{"]|^[}\]]'
+)
 
 
 class SourceError(Exception):
@@ -150,11 +168,24 @@ def _snip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _not_a_title(title: str) -> str | None:
+    """Why a line cannot be a paper's title (punctuation, markup, a piece of JSON), or None."""
+    if not any(ch.isalpha() for ch in title):
+        return "it has no letters"
+    if _HTML_FRAGMENT.search(title):
+        return "it looks like HTML markup"
+    if _JSON_FRAGMENT.match(title):
+        return "it looks like a piece of JSON: for a JSON file use --format auto or jsonl"
+    return None
+
+
 def _checked_paper(path: Path, number: int, label: str, title: str, abstract: str, **meta) -> Paper | SourceError:
     """The paper, or why not; title, abstract and the texts in meta come normalised (by _text)."""
     if not title or not abstract:
         missing = " and ".join(k for k, v in (("title", title), ("abstract", abstract)) if not v)
         return SourceError(path, f"{label} has no {missing}; skipped", number)
+    if reason := _not_a_title(title):
+        return SourceError(path, f"{label}: '{_snip(title)}' is not a paper title ({reason}); skipped", number)
     return _paper(title, abstract, meta)
 
 
@@ -242,6 +273,8 @@ def _read_head(path: Path) -> _Head:
         head.text = _decode_head(data)
     if head.complete and not head.text.strip("\ufeff \t\r\n"):
         head.problem = SourceError(path, f"empty file{inside}; nothing to ingest")
+    elif kind := _markup(head.text):
+        head.problem = SourceError(path, kind)
     return head
 
 
@@ -253,6 +286,25 @@ def _decode_head(data: bytes) -> str:
         if exc.reason == "unexpected end of data":
             return data[: exc.start].decode("utf-8", errors="replace")
         return data.decode("cp1252", errors="replace")
+
+
+def _markup(text: str) -> str | None:
+    """The refusal for a web page or XML document, which no reader can take, or None."""
+    first = text.lstrip("\ufeff \t\r\n")
+    if not first.startswith("<"):
+        return None
+    if _HTML_START.match(first) or re.search(r"<(?:html|body)\b", first[:4096], re.I):
+        return (
+            "a web page saved as HTML, not a list of papers; nothing read. Fix: save the page as text (in the "
+            "browser select all, copy, and paste into a .txt file), or download the papers as JSON from "
+            "https://huggingface.co/api/daily_papers?date=YYYY-MM-DD and ingest that file"
+        )
+    if first.startswith("<?xml"):
+        return (
+            "an XML document (a feed?), which is not one of the input formats; nothing read. Fix: convert it to "
+            "JSON Lines with 'title' and 'abstract' in each record"
+        )
+    return None
 
 
 def _inner_suffix(path: Path) -> str:
@@ -270,7 +322,7 @@ def _looks_like_json(head: str) -> bool:
 def detect_format(path: Path, head: str) -> Format:
     """Guess the format from the file's first characters (and its suffix for CSV)."""
     first = head.lstrip("\ufeff \t\r\n")
-    if first.startswith("{"):
+    if _looks_like_json(first):
         try:
             record = json.loads(first.split("\n", 1)[0])
         except ValueError:
@@ -318,8 +370,10 @@ def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) 
                 items = _read_daily(path, lines)
             elif fmt == "csv":
                 items = _read_csv(path, lines, head.text)
-            else:
+            elif _json_layout(head) == "lines":
                 items = _read_json_lines(path, lines)
+            else:
+                items = _read_json_document(path, _chunks(path, stream, head.encoding, note))
             for item in items:
                 if isinstance(item, SourceError):
                     problems += 1
@@ -423,6 +477,43 @@ def _skip_rest_of_line(readline: Callable, newline) -> int:
     return size
 
 
+def _chunks(path: Path, stream: BinaryIO, encoding: str, note: Note) -> Iterator[str]:
+    """The text in pieces of about 64 KB (for JSON documents, whose one line may be the whole file)."""
+    if encoding == "utf-16":
+        text = io.TextIOWrapper(stream, encoding="utf-16", errors="replace", newline="")
+        yield from iter(lambda: text.read(_CHUNK), "")
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first, fallback, lines = True, False, 1
+    while True:
+        raw = stream.read(_CHUNK)
+        if fallback:
+            text = raw.decode("cp1252", errors="replace")
+        else:
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:  # exc.object holds the undecoded bytes, exc.start the bad one
+                good = exc.object[: exc.start].decode("utf-8")
+                text = good + exc.object[exc.start :].decode("cp1252", errors="replace")
+                fallback = True
+                line = lines + good.count("\n")
+                note(
+                    SourceNote(
+                        str(path),
+                        "not UTF-8: read as Windows-1252 (cp1252) from this line on; if accented letters look "
+                        "wrong, save the file as UTF-8",
+                        line,
+                    )
+                )
+        if first:
+            text, first = text.removeprefix("\ufeff"), False
+        if text:
+            lines += text.count("\n")
+            yield text
+        if not raw:
+            return
+
+
 # --- Daily Papers page dump -------------------------------------------------------------------------------
 
 _END = object()
@@ -472,9 +563,12 @@ def _read_daily(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Pap
         if title is None:  # undecodable line, already reported
             ahead.pop()
             continue
-        if len(title) > _MAX_TITLE or _is_meta(title):
+        reason = _not_a_title(title) if len(title) <= _MAX_TITLE and not _is_meta(title) else None
+        if len(title) > _MAX_TITLE or _is_meta(title) or reason:
             what = "an abstract with no title" if len(title) > _MAX_TITLE else f"'{_snip(title, 40)}'"
-            yield SourceError(path, f"expected a paper title, found {what}; skipped", number)
+            yield SourceError(
+                path, f"expected a paper title, found {what}{f' ({reason})' if reason else ''}; skipped", number
+            )
             ahead.pop()
             continue
         following = ahead.peek(1)
@@ -516,7 +610,7 @@ def _drain(pending: deque[SourceError]) -> Iterator[SourceError]:
         yield pending.popleft()
 
 
-# --- JSON Lines and arXiv metadata ------------------------------------------------------------------------
+# --- JSON: JSON Lines, arrays, API responses, the arXiv metadata snapshot ---------------------------------
 
 
 def _text(value) -> str:
@@ -531,8 +625,18 @@ def _first(fields: dict, *keys: str):
     return next((fields[k] for k in keys if fields.get(k) not in (None, "", [], {})), None)
 
 
+_RECORD_KEYS = {"title", "abstract", "summary", "paper"}
+
+
+def _is_record(value: dict) -> bool:
+    return any(str(k).lower() in _RECORD_KEYS for k in value)
+
+
 def _record_to_paper(path: Path, record: dict, number: int, label: str = "record") -> Paper | SourceError:
     fields = {str(k).lower(): v for k, v in record.items()}
+    inner = fields.get("paper")
+    if isinstance(inner, dict):  # Hugging Face API: {"paper": {...}, "title": ..., "summary": ..., ...}
+        fields |= {str(k).lower(): v for k, v in inner.items() if v not in (None, "", [], {})}
     source_id = _text(_first(fields, "id", "arxiv_id", "paper_id"))
     url = _text(fields.get("url"))
     if not url and re.match(r"^\d{4}\.\d{4,5}(v\d+)?$|^[a-z\-]+(\.[A-Z]{2})?/\d{7}$", source_id):
@@ -556,6 +660,57 @@ def _record_to_paper(path: Path, record: dict, number: int, label: str = "record
     )
 
 
+def _kind(value) -> str:
+    return {list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(type(value), "a number")
+
+
+def _records_in(path: Path, value, number: int) -> Iterator[Paper | SourceError]:
+    """The records a JSON value holds: itself, the list it is, or the one list of records inside it."""
+    if isinstance(value, dict) and _is_record(value):
+        yield _record_to_paper(path, value, number)
+        return
+    if isinstance(value, dict):
+        lists = [(k, v) for k, v in value.items() if isinstance(v, list) and any(isinstance(x, dict) for x in v)]
+        with_records = [(k, v) for k, v in lists if any(isinstance(x, dict) and _is_record(x) for x in v)]
+        chosen = with_records if len(with_records) == 1 else lists if len(lists) == 1 else []
+        if not chosen:
+            keys = ", ".join(map(str, list(value)[:8])) or "none"
+            yield SourceError(
+                path, f"a JSON object with no 'title' and no one list of records in it (keys: {keys}); skipped", number
+            )
+            return
+        key, items = chosen[0]
+        label = f"record {{}} of '{key}'"
+    elif isinstance(value, list):
+        items, label = value, "record {} of the list"
+    else:
+        yield SourceError(
+            path, f"expected a JSON object with 'title' and 'abstract', found {_kind(value)}; skipped", number
+        )
+        return
+    for i, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            yield _record_to_paper(path, item, number, label.format(i))
+        else:
+            yield SourceError(path, f"{label.format(i)} is {_kind(item)}, not a JSON object; skipped", number)
+
+
+def _json_layout(head: _Head) -> str:
+    """'lines' for JSON Lines (one record a line, a broken line skipped alone), else 'document'."""
+    first = head.text.lstrip("\ufeff \t\r\n")
+    line, newline, _ = first.partition("\n")
+    line = line.strip()
+    if not newline and not head.complete:  # one line longer than the head: a one-line array or object
+        return "document"
+    if not (line.startswith("{") and line.endswith("}")):
+        return "document"
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return "lines"  # a broken record line
+    return "lines" if isinstance(value, dict) and _is_record(value) else "document"
+
+
 def _read_json_lines(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper | SourceError]:
     for item in lines:
         if isinstance(item, SourceError):
@@ -575,10 +730,150 @@ def _read_json_lines(path: Path, lines: Iterator[Line | SourceError]) -> Iterato
         except RecursionError:
             yield SourceError(path, "not valid JSON (nested too deeply); skipped", number)
             continue
-        if not isinstance(value, dict):
-            yield SourceError(path, "expected a JSON object per line; skipped", number)
-            continue
-        yield _record_to_paper(path, value, number)
+        yield from _records_in(path, value, number)
+
+
+class _JsonError(Exception):
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+_DECODER = json.JSONDecoder()
+_NOT_WS = re.compile(r"\S")
+
+
+class _JsonStream:
+    """Top-level JSON values read one at a time from text pieces, and the records of a top-level array one at
+    a time, with json's raw_decode: memory holds one record (plus a 64 KB piece), not the document."""
+
+    def __init__(self, chunks: Iterator[str]):
+        self._chunks = chunks
+        self.buf, self.pos, self.eof = "", 0, False
+        self._line, self._counted = 1, 0  # line number of buf[_counted]
+
+    def line_at(self, pos: int) -> int:
+        if pos >= self._counted:
+            self._line += self.buf.count("\n", self._counted, pos)
+            self._counted = pos
+        return self._line
+
+    def _more(self, at_least: int = 1) -> bool:
+        """Drop what was read, append at least `at_least` more characters; False at the end of the file."""
+        self.line_at(self.pos)
+        self.buf, self._counted, self.pos = self.buf[self.pos :], 0, 0
+        pieces, added = [], 0
+        while added < at_least:
+            piece = next(self._chunks, None)
+            if piece is None:
+                self.eof = True
+                break
+            pieces.append(piece)
+            added += len(piece)
+        self.buf += "".join(pieces)
+        return added > 0
+
+    def next_char(self) -> str:
+        """Skip white space; the next character, or '' at the end."""
+        while True:
+            match = _NOT_WS.search(self.buf, self.pos)
+            if match:
+                self.pos = match.start()
+                return self.buf[self.pos]
+            self.pos = len(self.buf)
+            if not self._more():
+                return ""
+
+    def _error(self, exc: json.JSONDecodeError) -> _JsonError:
+        column = exc.pos - self.buf.rfind("\n", 0, exc.pos)
+        return _JsonError(
+            f"not valid JSON ({exc.msg} at column {column}); the rest of the file is skipped", self.line_at(exc.pos)
+        )
+
+    def value(self, limit: int, too_big: str):
+        """The JSON value starting at pos, read whole; the error `too_big` past `limit` characters."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                # an error well before the end of what is held is in the text; otherwise the value may go on
+                definite = exc.pos < len(self.buf) - 16 and not exc.msg.startswith("Unterminated string")
+                if definite or self.eof:
+                    raise self._error(exc) from None
+                held = len(self.buf) - self.pos
+                if held > limit:
+                    raise _JsonError(too_big, self.line_at(self.pos)) from None
+                self._more(max(held, _CHUNK))  # as much again (O(n) over the retries), then decode again
+                continue
+            except RecursionError:
+                raise _JsonError(
+                    "not valid JSON (nested too deeply); the rest of the file is skipped", self.line_at(self.pos)
+                ) from None
+            size, self.pos = end - self.pos, end
+            return value, size
+
+    def array(self) -> Iterator[tuple[int, object, int]]:
+        """The items of the array starting at pos: (line, value, size in characters)."""
+        start = self.line_at(self.pos)
+        self.pos += 1
+        if self.next_char() == "]":
+            self.pos += 1
+            return
+        while True:
+            if not self.next_char():
+                raise _JsonError(f"the JSON array starting at line {start} is not closed (the file ends early)", start)
+            line = self.line_at(self.pos)
+            value, size = self.value(
+                _MAX_LINE,
+                "a JSON record over the 1 MB limit for one record starts here, or the JSON is broken; the rest of "
+                "the file is skipped",
+            )
+            yield line, value, size
+            char = self.next_char()
+            if char == ",":
+                self.pos += 1
+            elif char == "]":
+                self.pos += 1
+                return
+            elif not char:
+                raise _JsonError(f"the JSON array starting at line {start} is not closed (the file ends early)", line)
+            else:
+                column = self.pos - self.buf.rfind("\n", 0, self.pos)
+                raise _JsonError(
+                    f"not valid JSON (expected ',' or ']' after a record, found '{_snip(char)}' at column {column}); "
+                    "the rest of the file is skipped",
+                    self.line_at(self.pos),
+                )
+
+
+def _read_json_document(path: Path, chunks: Iterator[str]) -> Iterator[Paper | SourceError]:
+    """JSON arrays (records streamed), objects (a record, or one holding the list of records), or a sequence of
+    them (pretty-printed JSON Lines)."""
+    stream = _JsonStream(chunks)
+    try:
+        while char := stream.next_char():
+            line = stream.line_at(stream.pos)
+            if char == "[":
+                for line, value, size in stream.array():
+                    if size > _MAX_LINE:
+                        yield SourceError(
+                            path, f"record is {size / 1e6:.1f} MB, over the 1 MB limit for one record; skipped", line
+                        )
+                    elif isinstance(value, list):
+                        yield SourceError(
+                            path, "expected a JSON object with 'title' and 'abstract', found a list; skipped", line
+                        )
+                    else:
+                        yield from _records_in(path, value, line)
+            else:
+                value, _size = stream.value(
+                    _MAX_JSON_OBJECT,
+                    "a JSON object over the 64 MB limit for one object starts here, or the JSON is broken; nothing "
+                    "more is read. Fix: write the records as JSON Lines, one a line (e.g. jq -c '.papers[]')",
+                )
+                yield from _records_in(path, value, line)
+    except _JsonError as exc:
+        yield SourceError(path, exc.message, exc.line)
 
 
 # --- CSV --------------------------------------------------------------------------------------------------

@@ -231,6 +231,93 @@ def _titles(result) -> list[str]:
     return [p.title for p in result.papers]
 
 
+def test_json_arrays_and_api_responses_are_read_as_records(tmp_path):
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(RECORDS, indent=2))
+    one_line = tmp_path / "one-line.json"
+    one_line.write_text(json.dumps(RECORDS))
+    wrapped = tmp_path / "wrapped.json"  # one object holding the list of records
+    wrapped.write_text(json.dumps({"count": 2, "papers": RECORDS}, indent=2))
+    for path in (pretty, one_line, wrapped):
+        result = read_file(path)
+        assert (_titles(result), result.problems) == (TITLES, [])
+        assert result.papers[0].date_iso == "2024-01-02"
+    api = tmp_path / "daily_papers.json"  # https://huggingface.co/api/daily_papers: each paper under "paper"
+    api.write_text(
+        json.dumps(
+            [
+                {
+                    "paper": {
+                        "id": "2502.12345",
+                        "title": "Gamma",
+                        "summary": "Gamma summary.",
+                        "upvotes": 7,
+                        "publishedAt": "2025-02-17T10:00:00.000Z",
+                    },
+                    "title": "Gamma",
+                    "publishedAt": "2025-02-18T09:00:00.000Z",
+                }
+            ],
+            indent=2,
+        )
+    )
+    (gamma,) = read_file(api).papers
+    assert (gamma.title, gamma.abstract, gamma.upvotes, gamma.date_iso, gamma.url) == (
+        "Gamma",
+        "Gamma summary.",
+        7,
+        "2025-02-17",
+        "https://arxiv.org/abs/2502.12345",
+    )
+
+
+def test_a_broken_json_array_is_reported_at_its_line(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('[\n  {"title": "Kept", "abstract": "Read before the break."},\n  {"title": "Broken" "x": 1}\n]\n')
+    result = read_file(path)
+    assert _titles(result) == ["Kept"]
+    assert [(p.line, "not valid JSON" in p.message) for p in result.problems] == [(3, True)]
+
+
+def test_markup_and_punctuation_are_never_titles(tmp_path):
+    abstract = "An abstract sentence that goes on for a while and then some more. " * 8
+    junk = ["[", "},", '"date": "Mar 11",', '<h3 class="title"><a href="/papers/2502.1">Hidden</a></h3>']
+    lines = ["Real Title", abstract]
+    for line in junk:
+        lines += [line, abstract]
+    lines += ["Last Title", abstract]
+    path = tmp_path / "dump.txt"
+    path.write_text("\n\n".join(lines) + "\n")
+    result = read_file(path, "daily")
+    assert _titles(result) == ["Real Title", "Last Title"]
+    problems = {p.line: p.message for p in result.problems}
+    for number, (line, reason) in enumerate(
+        zip(junk, ["no letters", "no letters", "a piece of JSON", "HTML markup"], strict=True), start=1
+    ):
+        message = problems[4 * number + 1]  # every line is followed by a blank one
+        assert message.startswith("expected a paper title, found") and reason in message, (line, message)
+    jsonl = tmp_path / "records.jsonl"
+    jsonl.write_text(json.dumps({"title": "*** 2024 ***", "abstract": "Fine."}) + "\n")
+    assert [str(p) for p in read_file(jsonl).problems] == [
+        f"{jsonl}:1: record: '*** 2024 ***' is not a paper title (it has no letters); skipped"
+    ]
+
+
+def test_a_saved_html_page_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "Daily Papers - Hugging Face.html"
+    path.write_text(
+        '<!DOCTYPE html>\n<html class="">\n<head><meta charset="utf-8"><title>Daily Papers</title></head>\n'
+        '<body><article><h3><a href="/papers/2502.1">A Paper</a></h3>\n<p>Its abstract, long enough.</p>\n'
+        "</article></body></html>\n"
+    )
+    for fmt in ("auto", "daily"):
+        result = read_file(path, fmt)
+        assert result.papers == [] and len(result.problems) == 1
+        message = str(result.problems[0])
+        assert message.startswith(f"{path}: a web page saved as HTML, not a list of papers; nothing read. Fix:")
+        assert "save the page as text" in message and "https://huggingface.co/api/daily_papers" in message
+
+
 def _write_csv(rows: list[list[str]]) -> str:
     out: list[str] = []
     writer = csv.writer(type("Sink", (), {"write": lambda self, s: out.append(s)})())
@@ -240,6 +327,7 @@ def _write_csv(rows: list[list[str]]) -> str:
 
 CONTENT = {
     "jsonl": JSONL,
+    "json": json.dumps(RECORDS, indent=2),
     "csv": _write_csv(
         [["title", "abstract", "date"]] + [[r["title"], r["abstract"], r.get("date", "")] for r in RECORDS]
     ),
@@ -251,6 +339,7 @@ CONTENT = {
     "name, compress",
     [
         ("papers.jsonl.gz", gzip.compress),
+        ("papers.json.gz", gzip.compress),
         ("papers.csv.gz", gzip.compress),
         ("papers.txt.gz", gzip.compress),
         ("papers.jsonl.bz2", bz2.compress),
@@ -295,15 +384,23 @@ def test_excel_exports_windows_1252_semicolons_tabs_and_utf16(tmp_path):
     notes = read_file(semicolons).notes
     assert [n.line for n in notes] == [2] and "read as Windows-1252" in notes[0].message
     assert read_file(utf16).notes == []
+    array = tmp_path / "export.json"  # a JSON document in Windows-1252 too
+    array.write_bytes(json.dumps([dict(zip(header, row, strict=True))], ensure_ascii=False, indent=2).encode("cp1252"))
+    result = read_file(array)
+    assert [(p.title, p.abstract, p.authors) for p in result.papers] == [tuple(row)] and result.problems == []
+    assert [n.line for n in result.notes] == [3]
 
 
-@pytest.mark.parametrize("layout", ["jsonl", "jsonl.gz"])
+@pytest.mark.parametrize("layout", ["jsonl", "one-line JSON array", "jsonl.gz"])
 def test_reading_streams_in_bounded_memory(tmp_path, layout):
     abstract = "We measure a thing at length, with figures such as 1, 2 and 3, and discuss them. " * 50
     records = (json.dumps({"id": f"2401.{i:05d}", "title": f"Paper {i}", "abstract": abstract}) for i in range(5000))
     path = tmp_path / ("papers.jsonl.gz" if layout == "jsonl.gz" else "papers.json")
     with gzip.open(path, "wt") if layout == "jsonl.gz" else path.open("w") as out:
-        out.writelines(r + "\n" for r in records)
+        if layout == "one-line JSON array":
+            out.write("[" + ", ".join(records) + "]")
+        else:
+            out.writelines(r + "\n" for r in records)
     size = 5000 * len(abstract)  # about 20 MB of text
     tracemalloc.start()
     try:
@@ -317,6 +414,7 @@ def test_reading_streams_in_bounded_memory(tmp_path, layout):
 
 NO_PAPERS = [
     ("empty.json.gz", gzip.compress(b"", mtime=0), "auto", "empty file inside the gzip file; nothing to ingest"),
+    ("none.json", b"[]", "auto", "no papers found (read as jsonl: JSON records with 'title' and 'abstract')"),
     ("header.csv", b"title,abstract\n", "auto", "no papers found (read as csv: a header with 'title' and"),
     ("dump.txt", DAILY.encode(), "jsonl", "not JSON (it starts with 'new"),
     ("papers.json", json.dumps(RECORDS).encode(), "daily", "this looks like JSON, not daily; nothing read"),
