@@ -614,11 +614,56 @@ def _drain(pending: deque[SourceError]) -> Iterator[SourceError]:
 
 
 def _text(value) -> str:
-    if value is None:
+    """A field's text; a list is joined with commas; an object gives its name, never its Python repr."""
+    if value is None or isinstance(value, bool):
         return ""
     if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
+        return ", ".join(t for v in value if (t := _text(v)))
+    if isinstance(value, dict):
+        return _person(value)
     return normalise(str(value))
+
+
+def _person(value) -> str:
+    """An author's name: "A", {"name": "A"}, {"user": {"fullname": "A"}}, or arXiv's ["Last", "First", ""]."""
+    if isinstance(value, dict):
+        lower = {str(k).lower(): v for k, v in value.items()}
+        for key in ("name", "fullname", "full_name", "display_name"):
+            if isinstance(lower.get(key), str) and lower[key].strip():
+                return normalise(lower[key])
+        user = lower.get("user")
+        if isinstance(user, dict):  # in a Hugging Face user object "name" is the handle: the full name first
+            for key in ("fullname", "name", "user"):
+                if isinstance(user.get(key), str) and user[key].strip():
+                    return normalise(user[key])
+        return ""
+    if isinstance(value, list):
+        last, first, *rest = [_text(v) for v in value] + ["", ""]
+        return normalise(" ".join((first, last, *rest)))
+    return _text(value)
+
+
+def _authors(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(name for v in value if (name := _person(v)))
+    return _person(value) if isinstance(value, dict) else _text(value)
+
+
+def _count(value) -> int | None:
+    """Upvotes: 12, 12.0, "12", "1,204", "1.2k"; anything else is unknown."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        if match := re.fullmatch(r"(\d+(?:\.\d+)?)\s*[kK]", text):
+            return round(float(match[1]) * 1000)
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and value >= 0 and float(value).is_integer():
+        return int(value)
+    return None
 
 
 def _first(fields: dict, *keys: str):
@@ -642,17 +687,16 @@ def _record_to_paper(path: Path, record: dict, number: int, label: str = "record
     if not url and re.match(r"^\d{4}\.\d{4,5}(v\d+)?$|^[a-z\-]+(\.[A-Z]{2})?/\d{7}$", source_id):
         url = f"https://arxiv.org/abs/{source_id}"
     when = _text(_first(fields, "date", "published", "publishedat", "published_at", "update_date"))
-    upvotes = fields.get("upvotes")
     return _checked_paper(
         path,
         number,
         label,
         _text(fields.get("title")),
         _text(_first(fields, "abstract", "summary")),
-        authors=_text(fields.get("authors")),
+        authors=_authors(_first(fields, "authors", "authors_parsed")),
         date=when,
         date_iso=parse_date(when) if when else "",
-        upvotes=int(upvotes) if isinstance(upvotes, int | float) and not isinstance(upvotes, bool) else None,
+        upvotes=_count(fields.get("upvotes")),
         url=url,
         categories=_text(fields.get("categories")),
         source=path.name,

@@ -391,6 +391,36 @@ def test_excel_exports_windows_1252_semicolons_tabs_and_utf16(tmp_path):
     assert [n.line for n in result.notes] == [3]
 
 
+def test_author_objects_and_upvotes_written_as_text(tmp_path):
+    path = tmp_path / "api.jsonl"
+    records = [
+        {
+            "title": "A",
+            "abstract": "Alpha.",
+            "authors": [{"name": "Ada Lovelace"}, {"name": "Alan Turing"}],
+            "upvotes": "12",
+        },
+        {
+            "title": "B",
+            "abstract": "Beta.",
+            "authors": [{"_id": "x1", "user": {"fullname": "Grace Hopper", "user": "gh"}}],
+        },
+        {"title": "C", "abstract": "Gamma.", "authors": {"name": "Solo Author"}, "upvotes": "1,204"},
+        {"title": "D", "abstract": "Delta.", "authors": ["Plain Name"], "upvotes": "many"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = read_file(path)
+    assert [(p.authors, p.upvotes) for p in result.papers] == [
+        ("Ada Lovelace, Alan Turing", 12),
+        ("Grace Hopper", None),
+        ("Solo Author", 1204),
+        ("Plain Name", None),
+    ]
+    table = tmp_path / "papers.csv"  # every CSV value is text
+    table.write_text("title,abstract,upvotes\nT,Some abstract.,7\n")
+    assert [p.upvotes for p in read_file(table).papers] == [7]
+
+
 @pytest.mark.parametrize("layout", ["jsonl", "one-line JSON array", "jsonl.gz"])
 def test_reading_streams_in_bounded_memory(tmp_path, layout):
     abstract = "We measure a thing at length, with figures such as 1, 2 and 3, and discuss them. " * 50
