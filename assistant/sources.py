@@ -35,6 +35,19 @@ from typing import BinaryIO, Literal
 Format = Literal["auto", "daily", "jsonl", "csv", "arxiv"]
 FORMATS: tuple[str, ...] = ("auto", "daily", "jsonl", "csv", "arxiv")
 
+# Terminal control sequences and characters: CSI (colours, cursor moves, clear screen), OSC (window title,
+# hyperlinks), DCS/SOS/PM/APC strings, other escapes, their 8-bit forms, then any C0/C1 control left. Tab,
+# newline, carriage return, vertical tab and form feed are white space and collapse to one space instead.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x9d[^\x07\x9c]*(?:\x07|\x9c)"
+    r"|[\x00-\x08\x0e-\x1f\x7f-\x9f]"
+)
+_ANY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # every sequence above starts with one of these
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 # "Jun 23, 2022", "Sep 3 2" (no year, 2 upvotes), "Jun 5, 2023 18" (18 upvotes), "Mar 28"
 _DAILY_DATE = re.compile(rf"^(?P<month>{_MONTHS}) (?P<day>\d{{1,2}})(?:, (?P<year>\d{{4}}))?(?: (?P<up>\d+))?$")
@@ -126,7 +139,9 @@ Note = Callable[[SourceNote], None]
 
 
 def normalise(text: str) -> str:
-    """Collapse runs of white space and hard line breaks (arXiv metadata has both)."""
+    """Drop terminal control sequences and characters; collapse runs of white space and hard line breaks."""
+    if _ANY_CONTROL.search(text):
+        text = _CONTROL.sub("", text)
     return " ".join(text.split())  # str.split() splits on exactly what \s matches, and is several times faster
 
 
@@ -141,10 +156,11 @@ def _content_id(title: str, abstract: str) -> str:  # of a normalised title and 
 
 
 def make_paper(title: str, abstract: str, **meta) -> Paper:
+    meta = {k: normalise(v) if isinstance(v, str) and k != "source" else v for k, v in meta.items()}
     return _paper(normalise(title), normalise(abstract), meta)
 
 
-def _paper(title: str, abstract: str, meta: dict) -> Paper:  # title and abstract normalised
+def _paper(title: str, abstract: str, meta: dict) -> Paper:  # title, abstract and texts in meta normalised
     return Paper(id=_content_id(title, abstract), title=title, abstract=abstract, **meta)
 
 
@@ -163,7 +179,7 @@ def parse_date(text: str) -> str:
 
 
 def _snip(text: str, limit: int = 60) -> str:
-    """Input text quoted in a message: normalised, cut to a readable length."""
+    """Input text quoted in a message: control characters gone, cut to a readable length."""
     text = normalise(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -442,6 +442,27 @@ def test_reading_streams_in_bounded_memory(tmp_path, layout):
     assert peak < size / 5, f"peak {peak / 1e6:.1f} MB while reading {size / 1e6:.0f} MB"
 
 
+def test_terminal_control_sequences_never_reach_the_store(tmp_path):
+    path = tmp_path / "hostile.jsonl"
+    record = {
+        "title": "Clean\x1b[2J\x1b[H Title\x1b]0;owned\x07",
+        "abstract": "Line one\x1b[31m red\x1b[0m,\ttabbed\nnext line\x9b2J\x07\x00 end.",
+        "authors": "Eve\x1b[5m Blink\x1bP1$r\x1b\\",
+    }
+    junk = {"title": "\x1b]8;;http://x\x07***\x1b]8;;\x07", "abstract": "A."}
+    path.write_text(json.dumps(record) + "\n" + json.dumps(junk) + "\n")
+    result = read_file(path)
+    (paper,) = result.papers
+    assert (paper.title, paper.abstract, paper.authors) == (
+        "Clean Title",
+        "Line one red, tabbed next line end.",
+        "Eve Blink",
+    )
+    assert [str(p) for p in result.problems] == [
+        f"{path}:2: record: '***' is not a paper title (it has no letters); skipped"
+    ]
+
+
 NO_PAPERS = [
     ("empty.json.gz", gzip.compress(b"", mtime=0), "auto", "empty file inside the gzip file; nothing to ingest"),
     ("none.json", b"[]", "auto", "no papers found (read as jsonl: JSON records with 'title' and 'abstract')"),
