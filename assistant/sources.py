@@ -28,7 +28,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -102,7 +103,7 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class SourceNote:
-    """Something the user should know about an input that was read anyway (its encoding)."""
+    """Something the user should know about an input that was read anyway (its encoding, dates left open)."""
 
     file: str
     message: str
@@ -165,16 +166,24 @@ def _paper(title: str, abstract: str, meta: dict) -> Paper:  # title, abstract a
 
 
 def parse_date(text: str) -> str:
-    """ISO date from the usual spellings, or '' when there is no full date."""
+    """ISO date from the usual spellings, or '' when there is no full, real date (2024-13-45 is none)."""
     text = text.strip()
-    match = re.match(r"^(\d{4}-\d{2}-\d{2})", text)
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})(?!\d)", text)
     if match:
-        return match.group(1)
-    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y/%m/%d"):
+        try:
+            return date(*map(int, match.groups())).isoformat()
+        except ValueError:
+            return ""
+    for fmt in ("%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y", "%Y/%m/%d"):
         try:
             return datetime.strptime(text, fmt).date().isoformat()
         except ValueError:
             continue
+    if re.match(r"^(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}", text):  # RFC 2822 (arXiv API)
+        try:
+            return parsedate_to_datetime(text).date().isoformat()
+        except (TypeError, ValueError, OverflowError):
+            return ""
     return ""
 
 
@@ -365,8 +374,8 @@ def _wrong_format(fmt: str, head: str) -> str | None:
 def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) -> Iterator[Paper | SourceError]:
     """Stream one file's papers, and its problems in between; nothing is raised, and memory stays bounded.
 
-    on_note receives what the user should know although nothing was skipped (text read as Windows-1252).
-    A file that yields no paper always yields a problem naming it.
+    on_note receives what the user should know although nothing was skipped (text read as Windows-1252,
+    dates without a year). A file that yields no paper always yields a problem naming it.
     """
     note: Note = on_note or (lambda _note: None)
     head = _read_head(path)
@@ -383,7 +392,7 @@ def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) 
         with _open(path) as (stream, _compression):
             lines = _lines(path, stream, head.encoding, note)
             if fmt == "daily":
-                items = _read_daily(path, lines)
+                items = _read_daily(path, lines, note)
             elif fmt == "csv":
                 items = _read_csv(path, lines, head.text)
             elif _json_layout(head) == "lines":
@@ -557,7 +566,31 @@ def _is_meta(text: str) -> bool:
     return text == "·" or text.startswith("•") or bool(_DAILY_DATE.match(text))
 
 
-def _read_daily(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Paper | SourceError]:
+def _date_in_name(path: Path) -> date | None:
+    match = re.search(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)", path.name)
+    try:
+        return date(*map(int, match.groups())) if match else None
+    except ValueError:
+        return None
+
+
+def _with_year(month: str, day: int, reference: date) -> str:
+    """The date of a yearless 'Mar 10' on a page of `reference`: that year, or the year before if it is later."""
+    month_number = datetime.strptime(month, "%b").month
+    year = reference.year if (month_number, day) <= (reference.month, reference.day) else reference.year - 1
+    try:
+        return date(year, month_number, day).isoformat()
+    except ValueError:
+        return ""
+
+
+def _read_daily(path: Path, lines: Iterator[Line | SourceError], note: Note) -> Iterator[Paper | SourceError]:
+    """Daily Papers dates carry no year when it is the year the page was saved ("Mar 10" next to "Dec 28, 2023").
+
+    That year is taken from the page header when it has one ("Mar 11, 2025"), else from a date in the file name
+    (daily-papers-2025-03-11.txt); a date after that day belongs to the year before. Without either, such dates
+    keep no date_iso: the years written on other papers' lines are not the missing year, so none is guessed.
+    """
     pending: deque[SourceError] = deque()
 
     def rows() -> Iterator[tuple[int, str | None]]:
@@ -569,10 +602,15 @@ def _read_daily(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Pap
                 yield item[0], item[1].strip()
 
     ahead = _Lookahead(rows())
+    reference = _date_in_name(path)
     while (row := ahead.peek()) is not None and row[1] is not None:
-        if row[1] not in _DAILY_BOILERPLATE and not _DAILY_DATE.match(row[1]):
+        match = _DAILY_DATE.match(row[1])
+        if row[1] not in _DAILY_BOILERPLATE and not match:
             break
+        if match and match["year"] and (iso := parse_date(f"{match['month']} {match['day']}, {match['year']}")):
+            reference = date.fromisoformat(iso)
         ahead.pop()  # page header: boilerplate and the page's date
+    undated, first_undated = 0, (0, "")  # dates without a year that nothing in the file dates
     while (row := ahead.peek()) is not None:
         yield from _drain(pending)
         number, title = row
@@ -613,12 +651,31 @@ def _read_daily(path: Path, lines: Iterator[Line | SourceError]) -> Iterator[Pap
             ahead.pop()
             if (row := ahead.peek()) is not None and row[1] is not None and (m := _DAILY_DATE.match(row[1])):
                 meta["date"] = f"{m['month']} {m['day']}" + (f", {m['year']}" if m["year"] else "")
-                meta["date_iso"] = parse_date(meta["date"]) if m["year"] else ""
+                if m["year"]:
+                    meta["date_iso"] = parse_date(meta["date"])
+                elif reference:
+                    meta["date_iso"] = _with_year(m["month"], int(m["day"]), reference)
+                else:
+                    undated += 1
+                    first_undated = first_undated if undated > 1 else (row[0], meta["date"])
                 if m["up"]:
                     meta["upvotes"] = int(m["up"])
                 ahead.pop()
         yield make_paper(title, abstract, **meta)
     yield from _drain(pending)
+    if undated:
+        line, example = first_undated
+        papers = "1 paper has" if undated == 1 else f"{undated} papers have"
+        note(
+            SourceNote(
+                str(path),
+                f"{papers} a date without a year (the first: '{example}'); Daily Papers pages leave out the year "
+                "the page was saved in, and this file does not say it, so these papers get no full date "
+                "(--since/--until leave them out). Fix: put the day the page was saved in the file name, e.g. "
+                "daily-papers-2025-11-20.txt",
+                line,
+            )
+        )
 
 
 def _drain(pending: deque[SourceError]) -> Iterator[SourceError]:

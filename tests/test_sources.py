@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from assistant.config import bundled_corpus_files
 from assistant.ingest import IngestReport, read_papers
-from assistant.sources import Paper, SourceError, detect_format, iter_records, paper_id, read_file
+from assistant.sources import Paper, SourceError, detect_format, iter_records, paper_id, parse_date, read_file
 
 DAILY = """new
 
@@ -440,6 +440,77 @@ def test_reading_streams_in_bounded_memory(tmp_path, layout):
         tracemalloc.stop()
     assert papers == 5000
     assert peak < size / 5, f"peak {peak / 1e6:.1f} MB while reading {size / 1e6:.0f} MB"
+
+
+DATED = """Daily Papers
+
+{header}
+
+Paper One
+
+{abstract}
+
+  • 2 authors
+·
+Mar 10 4
+
+Paper Two
+
+{abstract}
+
+  • 3 authors
+·
+Dec 28
+
+Paper Three
+
+{abstract}
+
+·
+Jun 5, 2023
+"""
+
+
+def test_yearless_daily_dates_take_the_year_of_the_page(tmp_path):
+    abstract = "An abstract sentence that goes on for a while and then some more. " * 4
+    header = tmp_path / "dump.txt"  # the page header carries the year
+    header.write_text(DATED.format(header="Mar 11, 2025", abstract=abstract))
+    named = tmp_path / "daily-papers-2025-03-11.txt"  # the file name carries the day the page was saved
+    named.write_text(DATED.format(header="Mar 11", abstract=abstract))
+    for path in (header, named):
+        result = read_file(path)
+        assert [(p.date, p.date_iso) for p in result.papers] == [
+            ("Mar 10", "2025-03-10"),
+            ("Dec 28", "2024-12-28"),  # after the page's day: the year before
+            ("Jun 5, 2023", "2023-06-05"),
+        ]
+        assert result.notes == []
+    undated = tmp_path / "dump-undated.txt"  # nothing says the year: none is invented
+    undated.write_text(DATED.format(header="Mar 11", abstract=abstract))
+    result = read_file(undated)
+    assert [p.date_iso for p in result.papers] == ["", "", "2023-06-05"] and result.problems == []
+    (note,) = result.notes
+    assert note.line == 11 and note.message.startswith("2 papers have a date without a year (the first: 'Mar 10')")
+    assert "daily-papers-2025-11-20.txt" in note.message
+
+
+def test_impossible_dates_are_no_dates(tmp_path):
+    assert [parse_date(d) for d in ("2024-13-45", "2023-02-29", "2024-02-29", "2025-02-17T10:00:00.000Z")] == [
+        "",
+        "",
+        "2024-02-29",
+        "2025-02-17",
+    ]
+    assert [parse_date(d) for d in ("11 March 2024", "Mar 11 2024", "Mon, 2 Apr 2007 19:18:42 GMT", "Mar 11")] == [
+        "2024-03-11",
+        "2024-03-11",
+        "2007-04-02",
+        "",
+    ]
+    path = tmp_path / "papers.jsonl"
+    path.write_text(json.dumps({"title": "T", "abstract": "A.", "date": "2024-13-45"}) + "\n")
+    (paper,) = read_file(path).papers
+    assert (paper.date, paper.date_iso) == ("2024-13-45", "")
 
 
 def test_terminal_control_sequences_never_reach_the_store(tmp_path):
