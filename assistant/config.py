@@ -16,20 +16,20 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _default_store() -> Path:
-    """The checkout's store/ folder when running from a clone, else a per-user data folder."""
-    checkout_store = PACKAGE_DIR.parent / "store"
-    if (PACKAGE_DIR.parent / "pyproject.toml").exists() and checkout_store.is_dir():
-        return checkout_store
-    return Path.home() / ".local" / "share" / "papers"
+    """The checkout's store/ folder when running from a clone, else the platform's per-user data folder."""
+    if (PACKAGE_DIR.parent / "pyproject.toml").exists():
+        return PACKAGE_DIR.parent / "store"
+    from platformdirs import user_data_path
+
+    return user_data_path("papers")
 
 
 def bundled_corpus_files() -> list[Path]:
-    """The sample corpus shipped with the project (Daily Papers dumps)."""
-    for folder in (PACKAGE_DIR / "_bundled", PACKAGE_DIR.parent / "store"):
-        files = sorted(folder.glob("daily-papers-*.txt"))
-        if files:
-            return files
-    return []
+    """The sample corpus shipped inside the package (Daily Papers dumps)."""
+    return sorted((PACKAGE_DIR / "corpus").glob("daily-papers-*.txt"))
+
+
+BUNDLED_PROMPTS = PACKAGE_DIR / "prompt_templates"  # package data; a folder in PAPERS_PROMPTS overrides files
 
 
 class _Group(BaseSettings):
@@ -133,10 +133,11 @@ class LLMSettings(_Group):
     max_retries: int = Field(default=2, ge=0, description="Retries (with backoff) on 429, 5xx and timeouts.")
     temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
     disabled: bool = Field(default=False, description="Always answer extractively, even with an LLM configured.")
-    prompts_dir: Path = Field(
-        default=PACKAGE_DIR.parent / "prompts",
+    prompts_dir: Path | None = Field(
+        default=None,
         validation_alias=AliasChoices("PAPERS_PROMPTS"),
-        description="Folder with the prompt templates (answer.md, system.md, condense.md).",
+        description="Folder with your own prompt templates (answer.md, system.md, condense.md); a file it lacks "
+        "comes from the ones shipped with papers.",
     )
 
     @property

@@ -71,12 +71,13 @@ def _llm(settings: Settings) -> Check:
 
 
 def _prompts(settings: Settings) -> Check:
-    from assistant.prompts import load_prompt
+    from assistant.prompts import load_prompt, prompt_path
 
     names = ("system.md", "answer.md", "condense.md")
     for name in names:
         load_prompt(settings.llm.prompts_dir, name)
-    return Check("prompt templates", True, f"{settings.llm.prompts_dir}: {', '.join(names)} have their placeholders")
+    where = sorted({str(prompt_path(settings.llm.prompts_dir, name).parent) for name in names})
+    return Check("prompt templates", True, f"{', '.join(where)}: {', '.join(names)} have their placeholders")
 
 
 def _chroma(settings: Settings) -> Check:

@@ -1,4 +1,5 @@
-"""Prompt templates: read from the prompts folder (user-editable), checked at load time, filled safely.
+"""Prompt templates: shipped with the package (prompt_templates/), overridable file by file from the folder in
+PAPERS_PROMPTS, checked at load time, filled safely.
 
 Templates use Python's format syntax: `{question}` is a placeholder, `{{` and `}}` are literal braces. The
 placeholders are read with the standard library's format parser, so a template that loses one, or names
@@ -11,6 +12,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+from assistant.config import BUNDLED_PROMPTS
 from assistant.errors import PapersError
 
 PLACEHOLDERS = {
@@ -29,13 +31,24 @@ def _fields(path: Path, text: str) -> set[str]:
         ) from None
 
 
-def load_prompt(folder: Path, name: str) -> str:
-    """A prompt template; its placeholders are checked so a broken edit names the file at fault."""
-    path = folder / name
+def prompt_path(folder: Path | None, name: str) -> Path:
+    """The user's template when their folder has one, else the one shipped with the package."""
+    if folder is not None and (folder / name).exists():
+        return folder / name
+    return BUNDLED_PROMPTS / name
+
+
+def load_prompt(folder: Path | None, name: str) -> str:
+    """A prompt template (the user's folder first, see prompt_path); its placeholders are checked so a broken
+    edit names the file at fault."""
+    path = prompt_path(folder, name)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PapersError(f"cannot read prompt template {path}: {exc.strerror}", fix="restore it from git") from exc
+        raise PapersError(
+            f"cannot read prompt template {path}: {exc.strerror}",
+            fix="fix its permissions, or delete it to use the shipped one",
+        ) from exc
     found = _fields(path, text)
     needed = PLACEHOLDERS.get(name, set())
     if needed - found:

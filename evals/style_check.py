@@ -2,7 +2,7 @@
 
 Usage: python evals/style_check.py QUESTIONS.jsonl [MORE.jsonl ...] [--corpus DIR]
 
-The corpus is every store/daily-papers-*.txt next to the repository (or in --corpus DIR), read with
+The corpus is every assistant/corpus/daily-papers-*.txt of the repository (or in --corpus DIR), read with
 assistant.sources.read_file. For each question it prints:
 
 - share: the share of the question's distinct content words that occur in the expected paper's title +
@@ -138,7 +138,7 @@ def check_set(path: Path, corpus: dict[str, str]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
-    default = Path(__file__).resolve().parent.parent / "store"
+    default = Path(__file__).resolve().parent.parent / "assistant" / "corpus"
     parser.add_argument(
         "--corpus", type=Path, default=default, metavar="DIR", help=f"folder of daily-papers-*.txt (default {default})"
     )

@@ -110,7 +110,7 @@ def test_common_env_vars_do_not_leak_into_settings(monkeypatch):
     monkeypatch.setenv("API_KEY", "sk-not-ours")
     monkeypatch.setenv("BASE_URL", "http://127.0.0.1:9/v1")
     settings = Settings()
-    assert settings.store.path == bundled_corpus_files()[0].parent
+    assert settings.store.path == bundled_corpus_files()[0].parent.parent.parent / "store"  # the checkout's
     assert not settings.llm.configured
 
 

@@ -90,7 +90,7 @@ def _hit(title: str) -> Hit:
 @pytest.mark.parametrize(
     ("question", "wanted"),
     [
-        ("Which papers study mixture-of-experts routing?", 3),
+        ("Which papers study mixture-of-experts routing?", 5),  # every retrieved paper that answers
         ("Which paper trains small models on rationales?", 1),
         ("Is there a paper on whale songs?", 1),
         ("What does TokenFormer change in the transformer?", 1),  # names the top paper
@@ -98,7 +98,8 @@ def _hit(title: str) -> Hit:
     ],
 )
 def test_papers_wanted_follows_the_question(question, wanted):
-    assert papers_wanted(question, [_hit("TokenFormer: Rethinking Transformer Scaling")]) == wanted
+    hits = [_hit("TokenFormer: Rethinking Transformer Scaling")] + [_hit(f"Paper {i}") for i in range(4)]
+    assert papers_wanted(question, hits) == wanted
 
 
 @pytest.mark.parametrize(
@@ -145,3 +146,15 @@ def test_markers_pointing_to_no_source_are_removed(text, cleaned, removed):
     got: list[str] = []
     assert clean_markers(text, 2, got) == cleaned and got == removed
     assert all(1 <= n <= 2 for n in cited_numbers(cleaned))
+
+
+def test_a_users_prompt_folder_overrides_file_by_file(tmp_path):
+    """PAPERS_PROMPTS may hold only the template the user changed; the others come from the package."""
+    from assistant.config import BUNDLED_PROMPTS
+    from assistant.prompts import prompt_path
+
+    (tmp_path / "answer.md").write_text("Sources:\n{context}\nQ: {question}\nAnswer briefly, citing [n].")
+    assert load_prompt(tmp_path, "answer.md").endswith("Answer briefly, citing [n].")
+    assert prompt_path(tmp_path, "system.md") == BUNDLED_PROMPTS / "system.md"
+    assert "{cannot_answer}" in load_prompt(tmp_path, "system.md")
+    assert prompt_path(None, "condense.md").exists()

@@ -93,14 +93,14 @@ def main() -> None:
             cand[owner[np.argsort(-cos)[:40]]] = True
             cand[np.argsort(-b0)[:40][b0[np.argsort(-b0)[:40]] > 0]] = True
 
-            def zc(x):
+            def zc(x, cand=cand):
                 m, sd = x[cand].mean(), x[cand].std() + 1e-9
                 return np.where(cand, (x - m) / sd, -1e9)
+
             b = index.scores(text)
             b = np.zeros(n) if b is None else np.asarray(b, dtype=float)
             cov = coverage(index, text)
             top_cov = cov[np.argmax(b)] if b.max() > 0 else 0.0
-            z = lambda x: (x - x.mean()) / (x.std() + 1e-9)  # noqa: E731
             variants = {
                 "dense(chunk max)": best,
                 "dense(paper vec)": pcos,
@@ -111,7 +111,15 @@ def main() -> None:
                 "rrf(chunk,paper,bm25*cov)": rrf(best, pcos, b, weights=[1, 1, top_cov]),
                 "zc(chunk+centroid)+0.3zc(bm25)": zc(best + ccos) + 0.3 * zc(b),
             }
-            for wc, wp, wb in [(1, 1, 0.5), (1, 1.5, 0.5), (1, 2, 0.5), (1, 1.5, 0.75), (1, 2, 0.75), (0.5, 1, 0.3), (1, 1, 0.3)]:
+            for wc, wp, wb in [
+                (1, 1, 0.5),
+                (1, 1.5, 0.5),
+                (1, 2, 0.5),
+                (1, 1.5, 0.75),
+                (1, 2, 0.75),
+                (0.5, 1, 0.3),
+                (1, 1, 0.3),
+            ]:
                 variants[f"{wc}zc(chunk)+{wp}zc(paper)+{wb}zc(bm25)"] = wc * zc(best) + wp * zc(pcos) + wb * zc(b)
             # pseudo-relevance feedback: the query moved toward the top 3 papers of the first pass
             first = zc(best) + zc(pcos) + 0.5 * zc(b)
@@ -130,7 +138,7 @@ def main() -> None:
                 results[name][0] += rank == 1
                 results[name][1] += 1 / rank if rank else 0
         print(f"\n{path} ({len(qs)} single-paper questions)")
-        print(f"| variant | hit@1 | MRR@10 |\n| --- | --- | --- |")
+        print("| variant | hit@1 | MRR@10 |\n| --- | --- | --- |")
         for name, (h, m) in results.items():
             print(f"| {name} | {h / len(qs):.3f} | {m / len(qs):.3f} |")
 
