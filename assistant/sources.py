@@ -819,8 +819,8 @@ def _json_layout(head: _Head) -> str:
     line = line.strip()
     if not newline and not head.complete:  # one line longer than the head: a one-line array or object
         return "document"
-    if not (line.startswith("{") and line.endswith("}")):
-        return "document"
+    if not line.startswith("{") or line.endswith(("{", "[", ",", ":")):
+        return "document"  # an array, or an object that goes on over the next lines
     try:
         value = json.loads(line)
     except (ValueError, RecursionError):

@@ -41,7 +41,7 @@ def test_eval_scores_ours_and_a_baseline_and_writes_reports(first_run, tmp_path)
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["papers"]["hit@1"] == 1.0 and summary["papers"]["abstained"] == 1.0
+    assert summary["papers"]["hit@1"] == 1.0 and summary["papers"]["caught"] == 1.0  # refused, or labelled low
     assert summary["papers"]["answer_accuracy"] == 1.0 and summary["papers"]["citation_precision"] == 1.0
     assert "hit@1" in summary["bm25"] and "citation_precision" not in summary["bm25"]
     report = json.loads(next(out.glob("*.json")).read_text())

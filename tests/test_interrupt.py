@@ -76,8 +76,10 @@ def _written(store: Path) -> int:
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            # chunk rows only (ids "paper:n"); the whole-paper vectors written first have no colon
             return max(
-                conn.execute(f"select count(*) from {t}").fetchone()[0] for t in ("embeddings", "embeddings_queue")
+                conn.execute(f"select count(*) from {table} where {column} like '%:%'").fetchone()[0]
+                for table, column in (("embeddings", "embedding_id"), ("embeddings_queue", "id"))
             )
     except sqlite3.Error:
         return 0
