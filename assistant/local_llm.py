@@ -212,7 +212,8 @@ def serve(
         command += ["--seed", str(seed)]
     with tempfile.TemporaryFile() as log:
         # sleeping, not spinning, between parallel steps: on a shared or busy machine spinning threads make
-        # generation about 10x slower (measured: 1.2 against 12 tokens/s with 2 threads on a loaded 2-core box)
+        # generation 5-10x slower (measured with 2 threads on a loaded 2-core machine: 1.2-1.5 against 8-16
+        # tokens/s)
         env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
