@@ -8,6 +8,7 @@ Answer carries the retrieval ranking it used, so `papers eval` scores exactly wh
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 
@@ -92,8 +93,42 @@ def answer(
         _extract(result, retrieval, settings, question if followup else None, on_token)
     if not result.abstained and index is not None:
         check_support(result, index, settings)
+    if result.mode == "llm" and not result.abstained:
+        reason = degenerate(result)
+        if reason:  # not shown as an answer: replaced by the extractive one, with the reason
+            result.degenerate, result.rejected_text = reason, result.text
+            result.fallback = f"the model's answer {reason}"
+            result.mode, result.uncited = "extractive", False
+            _extract(result, retrieval, settings, question if followup else None, None)
+            if not result.abstained:
+                check_support(result, index, settings)
     result.timings = {"condense": 0.0, "retrieve": ranked.seconds, "answer": time.perf_counter() - started}
     return result
+
+
+MIN_LETTERS = 25  # an answer with fewer letters outside markers and source titles says nothing
+REPEAT_SHARE = 0.5  # an answer whose distinct sentences are at most this share of its sentences repeats itself
+
+
+def degenerate(result: Answer) -> str | None:
+    """What makes a model's answer unusable, or None: empty, only markers (or the sources' titles), repeating
+    itself, citing nothing, or with no cited sentence its sources support (it ignores them). Small local
+    models write all of these (evals/llm-samples.jsonl: "[2]", "[1] [2] [3]", lists of "[n] Title")."""
+    from assistant.support import split_sentences
+
+    text = citations.MARKER.sub(" ", result.text)
+    for hit in result.sources:
+        text = text.replace(hit.title, " ")
+    if len(re.findall(r"[^\W\d_]", text)) < MIN_LETTERS:
+        return "was empty or only citation markers"
+    sentences = [s.strip().lower() for s in split_sentences(result.text) if s.strip()]
+    if len(sentences) >= 3 and len(set(sentences)) <= REPEAT_SHARE * len(sentences):
+        return "repeated itself"
+    if not result.citations:
+        return "cited no source"
+    if result.checks and not any(c.supported for c in result.checks):
+        return "was not supported by the sources it cites"
+    return None
 
 
 def check_support(result: Answer, index: BM25Index, settings: Settings) -> None:
@@ -147,6 +182,7 @@ def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: st
 
 def _generate(result: Answer, settings: Settings, on_token: Callable[[str], None] | None) -> None:
     text, removed, _ = generate(result.question, result.sources, settings, on_token)
+    text = citations.clean_markers(citations.normalise_markers(text), len(result.sources), removed)
     result.text, result.removed_markers = text, removed
     result.abstained = text.startswith(CANNOT_ANSWER.rstrip("."))
     if result.abstained:

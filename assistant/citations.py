@@ -16,6 +16,28 @@ _PARTIAL_MARKER = re.compile(r"\[[\d,\s]*")
 _MAX_PARTIAL = 24  # characters held back while a marker may still be arriving
 
 
+_RANGE = re.compile(r"\[(\d+)\s*[-–]\s*(\d+)\]")
+_OTHER_FORMS = [
+    (re.compile(r"【\s*(\d+(?:\s*[,，]\s*\d+)*)\s*】"), r"[\1]"),  # 【1】, 【1，2】
+    (re.compile(r"\((\d{1,2}(?:\s*,\s*\d{1,2})*)\)"), r"[\1]"),  # (1), (1, 2)
+    (re.compile(r"\[(?:Source|source|n=)\s*(\d+)\]"), r"[\1]"),  # [Source 1], [n=1] (the prompt's own tag)
+    (re.compile(r"\b[Ss]ources?\s+(\d+)\b"), r"[\1]"),  # Source 1
+]
+
+
+def normalise_markers(text: str) -> str:
+    """The marker forms models write, as [n]: [1][2] -> [1, 2], [1-3] -> [1, 2, 3], 【1】, (1), Source 1 -> [1]."""
+    for pattern, replacement in _OTHER_FORMS:
+        text = pattern.sub(lambda m, r=replacement: m.expand(r).replace("，", ","), text)
+    text = _RANGE.sub(
+        lambda m: (
+            "[" + ", ".join(map(str, range(int(m[1]), int(m[2]) + 1))) + "]" if int(m[2]) - int(m[1]) < 10 else m[0]
+        ),
+        text,
+    )
+    return re.sub(r"\](\s*)\[(?=\d)", ", ", text)  # adjacent markers merge
+
+
 def clean_markers(text: str, n_sources: int, removed: list[str] | None = None) -> str:
     """Drop marker numbers that point to no source; a marker left empty disappears with the space before it."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.citations import MARKER
 from assistant.config import Settings
 from assistant.embeddings import get_embedder
 from assistant.models import Hit, Retrieval
@@ -42,6 +43,12 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
+
+
+def neutralise(sentence: str) -> str:
+    """A quoted sentence without the abstract's own reference markers ("[7]"): in the answer, a marker must
+    point to a retrieved source, so a quoted "[7]" would be a false citation."""
+    return re.sub(r"\s*" + MARKER.pattern, "", sentence)
 
 
 def asks_plural(question: str) -> bool:
@@ -122,7 +129,7 @@ def extractive(
             continue
         if n > 1 and not plural and (hit.relevance < threshold or hit.relevance < hits[0].relevance - SECONDARY_MARGIN):
             continue
-        candidates += [(n, i, s) for i, s in enumerate(split_sentences(hit.abstract))]
+        candidates += [(n, i, neutralise(s)) for i, s in enumerate(split_sentences(hit.abstract))]
     if not candidates:
         return "", {}
     embedder = get_embedder(settings)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from assistant.citations import CitationStream, clean_markers
 from assistant.config import Settings
-from assistant.errors import PapersError
 from assistant.llm import ChatModel
 from assistant.models import CANNOT_ANSWER, Hit
 from assistant.prompts import fill, load_prompt
@@ -41,7 +40,8 @@ def generate(
 ) -> tuple[str, list[str], str]:
     """The model's answer with invalid markers removed, the markers removed, and the base URL it came from.
 
-    Streams (through on_token) when a callback is given. An empty answer is a PapersError.
+    Streams (through on_token) when a callback is given. An empty answer is returned as it is: answer.py
+    replaces it (with any other degenerate answer) by the extractive one.
     """
     model = ChatModel(settings.llm)
     prompt = messages(question, hits, settings)
@@ -60,10 +60,7 @@ def generate(
         text = "".join(parts)
     else:
         text = clean_markers(model.complete(prompt), len(hits), stream.removed)
-    text = text.strip()
-    if not text:
-        raise PapersError(f"the LLM at {model.base_url} returned an empty answer", fix="try again or another model")
-    return text, stream.removed, model.base_url
+    return text.strip(), stream.removed, model.base_url
 
 
 def rewrite_followup(question: str, history: list[str], settings: Settings) -> str:

@@ -31,9 +31,16 @@ class ChatModel:
             response = self._client.chat.completions.create(
                 model=self.model, messages=messages, temperature=self.settings.temperature, stream=True
             )
+            events = 0
             for event in response:
+                events += 1
                 if event.choices and event.choices[0].delta and event.choices[0].delta.content:
                     yield event.choices[0].delta.content
+            if events == 0:  # a 200 that is no event stream (a web page, a proxy's error page)
+                raise PapersError(
+                    f"the LLM at {self.base_url} returned a malformed response (no stream events)",
+                    fix="check that the base URL points to an OpenAI-compatible /v1 endpoint",
+                )
 
     def complete(self, messages: list[dict]) -> str:
         with self._errors():

@@ -97,6 +97,8 @@ class Answer(BaseModel):
     model: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)  # seconds per stage
     fallback: str | None = None  # why the LLM was not used although configured (answer(fallback=True))
+    degenerate: str | None = None  # what was wrong with the model's answer, which was replaced (answer.py)
+    rejected_text: str | None = None  # that answer, as the model wrote it
 
     @property
     def cited_ids(self) -> list[str]:

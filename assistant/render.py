@@ -50,7 +50,12 @@ def progress_bar(enabled: bool = True):
 
 def print_answer(result: Answer, streamed: bool = False) -> None:
     """The answer (unless it was already streamed), then the Sources list of cited papers."""
-    if result.fallback:
+    if result.degenerate:
+        if streamed:
+            out.print()
+        err.print(f"[yellow]note:[/yellow] {escape(result.fallback or '')}; answering extractively instead")
+        streamed = False  # the extractive answer has not been shown yet
+    elif result.fallback:
         err.print(f"[yellow]note:[/yellow] the LLM failed ({escape(result.fallback)}); answering extractively instead")
     if result.mode == "extractive" and not result.abstained:
         out.print(f"[dim]{EXTRACTIVE_LABEL}[/dim]")

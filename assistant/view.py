@@ -102,5 +102,7 @@ def answer_json(result: Answer) -> dict:
         "uncited": result.uncited,
         "standalone_question": result.standalone_question,
         "fallback": result.fallback,
+        "degenerate": result.degenerate,
+        "rejected_text": result.rejected_text,
         "timings": {f"{k}_ms": round(v * 1000, 1) for k, v in result.timings.items()},
     }

@@ -72,6 +72,14 @@ class FakeLLM:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
+                    first = {  # as OpenAI and llama.cpp do: the role comes first, without content
+                        "id": "c1",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body.get("model"),
+                        "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(first)}\n\n".encode())
                     for i in range(0, len(text), 3):  # small pieces, so markers are split across events
                         event = {
                             "id": "c1",

@@ -45,10 +45,38 @@ def test_streamed_answer_arrives_in_pieces_and_fake_markers_are_removed(corpus_s
     assert {c.n for c in result.citations} == {1, 2}
 
 
-def test_answer_without_any_citation_is_flagged(corpus_settings, llm_server):
-    llm_server.reply = "It is a transformer."
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("[2]", "was empty or only citation markers"),
+        ("[1] [2] [3]", "was empty or only citation markers"),
+        (
+            "[1] TokenFormer: Rethinking Transformer Scaling with Tokenized Model Parameters\n[2] [3]",
+            "was empty or only citation markers",
+        ),
+        ("TokenFormer scales transformers by treating model parameters as tokens.", "cited no source"),
+        ("It grows. " * 4 + "[1]", "repeated itself"),
+    ],
+)
+def test_a_degenerate_model_answer_is_replaced_by_the_extractive_one(corpus_settings, llm_server, reply, reason):
+    """What small local models really write (evals/llm-samples.jsonl) is never shown as the answer."""
+    llm_server.reply = reply
     result = answer(QUESTION, _llm_settings(corpus_settings, llm_server))
-    assert result.uncited and result.citations == []
+    assert result.degenerate == reason and result.rejected_text is not None
+    assert result.mode == "extractive" and result.citations and result.text != reply
+    assert result.fallback == f"the model's answer {reason}"
+
+
+def test_degenerate_answer_in_text_mode_says_why_in_one_line(first_run, llm_server):
+    store, _ = first_run
+    llm_server.reply = "[2]"
+    env = {"PAPERS_LLM_BASE_URL": llm_server.url, "PAPERS_LLM_MODEL": "m"}
+    result = CliRunner().invoke(app, ["--store", str(store), "ask", QUESTION], env=env)
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: the model's answer was empty or only citation markers; answering extractively instead" in result.stderr
+    )
+    assert "[1] TokenFormer" in result.stdout.split("Sources:")[1]
 
 
 def test_model_abstaining_is_reported_as_abstained(corpus_settings, llm_server):
@@ -124,8 +152,9 @@ def test_malformed_or_empty_completion_is_a_clear_error(corpus_settings, llm_ser
     with pytest.raises(PapersError, match=f"LLM at {llm_server.url}"):
         answer(QUESTION, settings, on_token=on_token)
     llm_server.raw, llm_server.reply = None, ""
-    with pytest.raises(PapersError, match="returned an empty answer"):
-        answer(QUESTION, settings, on_token=on_token)
+    result = answer(QUESTION, settings, on_token=on_token)  # an empty answer is replaced, not shown
+    assert result.degenerate == "was empty or only citation markers" and result.mode == "extractive"
+    assert result.citations and result.citations[0].title.startswith("TokenFormer")
 
 
 def test_fallback_answers_extractively_and_says_why(first_run, llm_server):

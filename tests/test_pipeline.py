@@ -203,3 +203,19 @@ def test_quantity_question_quotes_the_sentence_with_the_figure(corpus_settings, 
     (without the preference it quoted the paper's introduction and never said the figure)."""
     result = answer(question, corpus_settings)
     assert not result.abstained and figure in result.text
+
+
+def test_a_quoted_abstracts_own_reference_markers_are_not_citations(tmp_path):
+    """An abstract that cites its own references ("[7]") is quoted without them: every marker in an answer
+    points to a retrieved source."""
+    settings = make_settings(tmp_path / "store")
+    paper = {
+        "title": "Gallium Nitride Switches for Solar Inverters",
+        "abstract": "We raise solar inverter efficiency by three percent with gallium nitride switches [7]. "
+        "Earlier silicon designs [12, 13] lose more energy as heat at high switching frequencies.",
+    }
+    ingest([write_jsonl(tmp_path / "c.jsonl", [*SMALL_CORPUS, paper])], settings)
+    result = answer("How can gallium nitride switches raise solar inverter efficiency?", settings)
+    assert result.citations and result.citations[0].title == paper["title"]
+    assert "[7]" not in result.text and "[12" not in result.text
+    assert {int(n) for n in __import__("re").findall(r"\[(\d+)", result.text)} <= set(range(1, len(result.sources) + 1))

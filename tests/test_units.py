@@ -158,3 +158,21 @@ def test_a_users_prompt_folder_overrides_file_by_file(tmp_path):
     assert prompt_path(tmp_path, "system.md") == BUNDLED_PROMPTS / "system.md"
     assert "{cannot_answer}" in load_prompt(tmp_path, "system.md")
     assert prompt_path(None, "condense.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("a [1][2].", "a [1, 2]."),
+        ("b [1-3].", "b [1, 2, 3]."),
+        ("c 【1】 and 【1，2】", "c [1] and [1,2]"),
+        ("d (1) and (2, 3)", "d [1] and [2, 3]"),
+        ("e Source 1 says", "e [1] says"),
+        ("f [n=1] g [Source 2]", "f [1] g [2]"),
+        ("a year (2023) stays", "a year (2023) stays"),
+    ],
+)
+def test_marker_forms_models_write_are_read_as_markers(text, normalised):
+    from assistant.citations import normalise_markers
+
+    assert normalise_markers(text) == normalised
