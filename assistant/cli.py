@@ -330,13 +330,20 @@ def eval_(
         float | None, typer.Option("--min-abstention", help="Fail if the abstention rate is lower.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
+    model: _Model = None,
+    base_url: _BaseUrl = None,
+    extractive: _Extractive = False,
 ) -> None:
-    """Run a question set, score retrieval, citations, abstention and answers, and compare with baselines."""
+    """Run a question set, score retrieval, citations, abstention and answers, and compare with baselines.
+
+    With an LLM configured (PAPERS_LLM_BASE_URL / OPENAI_API_KEY, or --base-url) answers are generated, and the
+    report adds how often the model's answer was unusable (degenerate) and the share of unsupported sentences.
+    """
     from assistant.evaluate import check_thresholds, evaluate, write_reports
     from assistant.render import eval_table, out, print_json, progress_bar
 
     names = [n.strip() for n in compare.split(",") if n.strip()]
-    settings = _settings(ctx)
+    settings = _settings(ctx).updated(llm={"model": model, "base_url": base_url, "disabled": extractive or None})
     with progress_bar(not as_json) as bar:
         report = _run(lambda: evaluate(questions, settings, names, bar))
     json_path, md_path = write_reports(report, out_dir)

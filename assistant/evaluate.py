@@ -156,6 +156,10 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
             metrics["multi_citation_recall"] = metrics["citation_recall"]
         if q.answer_contains and q.kind == "fact":
             metrics["fact_accuracy"] = metrics["answer_accuracy"]
+        if settings.llm.configured:  # LLM mode: how often the model's answer was unusable or unsupported
+            metrics["degenerate"] = float(result.degenerate is not None)
+            if result.checks and result.degenerate is None:
+                metrics["unsupported_rate"] = len(result.unsupported) / len(result.checks)
         rows.append(
             {
                 "id": q.id,
@@ -164,6 +168,8 @@ def run_ours(questions: list[Question], settings: Settings, store: Store, tick: 
                 "answer": result.text,
                 "abstained": result.abstained,
                 "confidence": result.confidence,
+                "mode": result.mode,
+                "degenerate": result.degenerate,
                 "cited": cited,
                 "signals": {
                     "relevance": max((h.relevance for h in result.sources), default=None),
@@ -321,6 +327,8 @@ METRIC_ORDER = [
     "multi_citation_recall",
     "answer_accuracy",
     "fact_accuracy",
+    "degenerate",
+    "unsupported_rate",
     "retrieve_ms_p50",
     "retrieve_ms_p95",
     "answer_ms_p50",
