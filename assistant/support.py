@@ -335,9 +335,9 @@ _WORD_LIMIT = 150  # words per window of cited text: within the model's 256-toke
 
 @functools.cache
 def _stop_words() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
+    from assistant.bm25 import stop_words
 
-    return frozenset(STOPWORDS_EN_PLUS) | frozenset(_ANSWER_WORDS.split())
+    return stop_words() | frozenset(_ANSWER_WORDS.split())
 
 
 @functools.cache
