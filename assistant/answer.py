@@ -88,7 +88,7 @@ def answer(
                 raise
             result.fallback = exc.message
             result.mode, result.model = "extractive", None
-            _extract(result, retrieval, settings, question if followup else None, on_token)
+            _extract(result, retrieval, settings, question if followup else None, None)  # shown by the caller
     else:
         _extract(result, retrieval, settings, question if followup else None, on_token)
     if not result.abstained and index is not None:

@@ -48,7 +48,10 @@ def _root(
     try:
         settings = Settings()
     except Exception as exc:  # pydantic ValidationError: a bad PAPERS_* value
-        raise _fail(PapersError(f"invalid setting: {exc}", fix="correct the PAPERS_* environment variable")) from exc
+        from assistant.config import describe_error
+
+        message, fix = describe_error(exc)
+        raise _fail(PapersError(message, fix=fix)) from None
     ctx.obj = settings.updated(store={"path": store, "chroma_url": chroma_url})
 
 
@@ -150,6 +153,8 @@ def ask(
     source: Annotated[str | None, typer.Option("--source", help="Only papers from this input file name.")] = None,
 ) -> None:
     """Answer a question from the indexed papers, citing the titles used."""
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="QUESTION")
     from assistant.answer import answer
     from assistant.render import out, print_answer, print_json
     from assistant.view import answer_json
@@ -197,6 +202,8 @@ def search(
     source: Annotated[str | None, typer.Option("--source", help="Only papers from this input file name.")] = None,
 ) -> None:
     """List the papers that best match a query, with scores and a snippet (no answer)."""
+    if not query.strip():
+        raise typer.BadParameter("the query is empty", param_hint="QUERY")
     from assistant.render import hits_table, out, print_json
     from assistant.retrieve import retrieve
     from assistant.view import hit_json

@@ -142,7 +142,29 @@ class LLMSettings(_Group):
 
     @property
     def configured(self) -> bool:
-        return not self.disabled and (self.base_url is not None or self.api_key is not None)
+        """An LLM is set up: a base URL or a key that is not empty (OPENAI_API_KEY= counts as unset)."""
+        key = self.api_key.get_secret_value().strip() if self.api_key else ""
+        return not self.disabled and (bool((self.base_url or "").strip()) or bool(key))
+
+
+def describe_error(exc: Exception) -> tuple[str, str]:
+    """A settings validation error as (message, fix) naming the environment variable and what it accepts."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or not exc.errors():
+        return f"invalid setting: {exc}", "correct the PAPERS_* environment variable"
+    error = exc.errors()[0]
+    group = next((g for g in _GROUPS if g.__name__ == exc.title), None)
+    field = str(error["loc"][0]) if error["loc"] else ""
+    prefix = group.model_config.get("env_prefix", "PAPERS_") if group else "PAPERS_"
+    info = group.model_fields.get(field) if group else None
+    alias = info.validation_alias.choices[0] if info and isinstance(info.validation_alias, AliasChoices) else None
+    name = alias or f"{prefix}{field}".upper()
+    wanted = f" ({info.description})" if info and info.description else ""
+    return (
+        f"invalid setting {name}={error.get('input')!r}: {error['msg']}",
+        f"set {name} to a valid value{wanted}, or unset it",
+    )
 
 
 class Settings(BaseModel):
@@ -165,3 +187,6 @@ class Settings(BaseModel):
                 current = getattr(self, group)
                 changes[group] = type(current).model_validate({**current.model_dump(), **values})
         return self.model_copy(update=changes)
+
+
+_GROUPS = (StoreSettings, EmbeddingSettings, ChunkSettings, RetrievalSettings, LLMSettings)

@@ -131,7 +131,7 @@ def ingest(
         store.check_embedding(embedder_name(settings))
         store.check_chunking()
         written = _write(papers, settings, store, report, progress)
-        if written or store.bm25_stale():
+        if (written or store.bm25_stale()) and store.count() > 0:  # nothing to index in an empty store
             if progress:
                 progress("index", 0, 1)
             store.rebuild_bm25()

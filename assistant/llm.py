@@ -20,7 +20,7 @@ class ChatModel:
         self.settings = settings
         self.model = settings.model
         self.base_url = settings.base_url or "https://api.openai.com/v1"
-        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+        key = (settings.api_key.get_secret_value() if settings.api_key else "").strip() or "not-needed"
         self._client = OpenAI(
             api_key=key, base_url=self.base_url, timeout=settings.timeout, max_retries=settings.max_retries
         )

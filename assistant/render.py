@@ -10,8 +10,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.models import EXTRACTIVE_LABEL, Answer, Hit
-from assistant.view import confidence_label, marked_text, source_line, sources_view
+from assistant.models import Answer, Hit
+from assistant.view import answer_label, confidence_label, marked_text, source_line, sources_view
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -50,15 +50,15 @@ def progress_bar(enabled: bool = True):
 
 def print_answer(result: Answer, streamed: bool = False) -> None:
     """The answer (unless it was already streamed), then the Sources list of cited papers."""
-    if result.degenerate:
+    if result.fallback:  # the LLM's text (if any was streamed) is not the answer: end its line, show ours
         if streamed:
             out.print()
-        err.print(f"[yellow]note:[/yellow] {escape(result.fallback or '')}; answering extractively instead")
-        streamed = False  # the extractive answer has not been shown yet
-    elif result.fallback:
-        err.print(f"[yellow]note:[/yellow] the LLM failed ({escape(result.fallback)}); answering extractively instead")
-    if result.mode == "extractive" and not result.abstained:
-        out.print(f"[dim]{EXTRACTIVE_LABEL}[/dim]")
+        why = result.fallback if result.degenerate else f"the LLM failed ({result.fallback})"
+        err.print(f"[yellow]note:[/yellow] {escape(why)}; answering extractively instead")
+        streamed = False
+    label = answer_label(result)
+    if result.mode == "extractive" and label:
+        out.print(f"[dim]{escape(label)}[/dim]")
     warning = confidence_label(result)
     if warning:
         out.print(f"[yellow]{escape(warning)}[/yellow]")

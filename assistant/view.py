@@ -46,6 +46,8 @@ def answer_label(result: Answer) -> str | None:
     """The line that says how an answer was made, for the CLI and export (None for an abstention)."""
     if result.abstained:
         return None
+    if result.mode == "extractive" and result.fallback:
+        return "Extractive answer (the LLM's was not used): sentences quoted from the retrieved abstracts."
     return EXTRACTIVE_LABEL if result.mode == "extractive" else f"Answered by {result.model}"
 
 

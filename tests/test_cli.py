@@ -76,3 +76,27 @@ def test_ingest_reports_bad_files_keeps_good_ones_and_exits_1(tmp_path):
 def test_bad_format_and_bad_date_are_usage_errors(tmp_path):
     assert runner.invoke(app, ["ingest", "--format", "pdf"]).exit_code == 2
     assert runner.invoke(app, ["ask", "q", "--since", "last week"]).exit_code == 2
+
+
+def test_an_empty_question_is_a_usage_error():
+    for command in (["ask", ""], ["ask", "   "], ["search", " "]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "is empty" in result.output
+
+
+def test_a_bad_setting_names_the_variable_and_what_it_takes():
+    for value in ("abc", "0"):
+        result = runner.invoke(app, ["stats"], env={"PAPERS_CHUNK_SIZE": value})
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"invalid setting PAPERS_CHUNK_SIZE='{value}'" in result.stderr and "Chunk size" in result.stderr
+
+
+def test_an_input_without_papers_into_a_new_store_is_reported_not_a_traceback(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = runner.invoke(
+        app, ["--store", str(tmp_path / "store"), "ingest", str(empty), str(tmp_path / "typo.jsonl")]
+    )
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output and "0 new papers" in result.stderr
+    assert "empty.jsonl" in result.stderr and "typo.jsonl" in result.stderr

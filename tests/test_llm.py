@@ -168,6 +168,9 @@ def test_fallback_answers_extractively_and_says_why(first_run, llm_server):
     assert result.exit_code == 0, result.output
     assert "the LLM failed (the LLM at" in result.output and "answering extractively instead" in result.output
     assert "Sources:" in result.output and "[1] TokenFormer" in result.output
+    # the label stands on its own line and does not claim that no LLM is configured
+    assert "Extractive answer (the LLM's was not used)" in result.stdout and "no LLM configured" not in result.stdout
+    assert result.stdout.startswith("Extractive answer") and "\n\n\n\n" not in result.stdout
     as_json = CliRunner().invoke(app, [*args, "--fallback", "--json"], env=env)
     data = __import__("json").loads(as_json.stdout)
     assert data["mode"] == "extractive" and "HTTP 500" in data["fallback"]
@@ -225,3 +228,13 @@ def test_a_sentence_its_source_does_not_support_is_marked(corpus_settings, llm_s
     text = runner.invoke(app, ["--store", str(corpus_settings.store.path), "ask", ORCA_QUESTION], env=env)
     # streamed text cannot be marked in place: the sentence is named right after the answer
     assert "note: unsupported by its source" in text.output and "9 million synthetic problems" in text.stderr
+
+
+def test_an_empty_api_key_counts_as_unset(monkeypatch):
+    """OPENAI_API_KEY= (set but empty) must not send questions to api.openai.com."""
+    from assistant.config import Settings
+
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.delenv("PAPERS_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert not Settings().llm.configured
