@@ -69,7 +69,9 @@ class EmbeddingSettings(_Group):
         "fp32 stores work with either).",
     )
     cache_dir: Path | None = Field(
-        default=None, description="Where the ONNX export of the local model is cached (default: <store>/models)."
+        default=None,
+        description="Where the ONNX export of the local model is cached (default: the per-user cache folder, "
+        "~/.cache/papers/models on Linux).",
     )
     batch_size: int = Field(default=16, ge=1, description="Texts per embedding batch.")
     base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible embeddings API.")

@@ -264,19 +264,28 @@ def _cached_local(runtime: str, batch_size: int, cache: Path) -> Embedder:
     return OnnxEmbedder(cache, quantized=runtime == "onnx-int8", batch_size=batch_size)
 
 
+def model_cache(settings: Settings) -> Path:
+    """Where the ONNX exports live: PAPERS_EMBED_CACHE_DIR, else the platform's per-user cache folder, one for
+    every store (a copy in each store was 109 MB that `papers stats` counted as the store's)."""
+    if settings.embedding.cache_dir:
+        return settings.embedding.cache_dir
+    from platformdirs import user_cache_path
+
+    return user_cache_path("papers") / "models"
+
+
 def token_encoder(settings: Settings) -> OnnxEmbedder:
     """The local ONNX model that gives token vectors: the query embedder when it is one, else the int8 model
     (the weights ship with the package, so this works whatever embeds the store)."""
     embedding = settings.embedding
     runtime = embedding.runtime if embedding.backend == "local" and embedding.runtime != "torch" else "onnx-int8"
-    cache = embedding.cache_dir or settings.store.path / "models"
-    return _cached_local(runtime, embedding.batch_size, cache)
+    return _cached_local(runtime, embedding.batch_size, model_cache(settings))
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name; the local model is loaded once per process.
 
-    The ONNX export is cached in <store>/models/ (made on first use, in about two seconds).
+    The ONNX export is cached once per user (model_cache; made on first use, in about two seconds).
     """
     embedding: EmbeddingSettings = settings.embedding
     if embedding.backend == "local":
@@ -285,6 +294,5 @@ def get_embedder(settings: Settings) -> Embedder:
                 f"the local backend only has {LOCAL_MODEL}, not '{embedding.model}'",
                 fix=f"unset PAPERS_EMBED_MODEL, or use PAPERS_EMBED_BACKEND=openai for '{embedding.model}'",
             )
-        cache = embedding.cache_dir or settings.store.path / "models"
-        return _cached_local(embedding.runtime, embedding.batch_size, cache)
+        return _cached_local(embedding.runtime, embedding.batch_size, model_cache(settings))
     return OpenAIEmbedder(embedding)

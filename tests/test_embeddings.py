@@ -66,3 +66,14 @@ def test_a_store_built_with_torch_is_queried_with_onnx_fp32(tmp_path):
         settings = torch_settings.updated(embedding={"runtime": runtime})
         tops[runtime] = [retrieve(q, settings, mode="dense").hits[0].title for q in questions]
     assert tops["onnx"] == tops["torch"]
+
+
+def test_the_onnx_export_is_cached_per_user_not_in_each_store(tmp_path, monkeypatch):
+    """A new store gets no 109 MB copy of the model; the export lives in the user's cache folder."""
+    from assistant.embeddings import model_cache
+
+    monkeypatch.delenv("PAPERS_EMBED_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    settings = make_settings(tmp_path / "store").updated(embedding={"cache_dir": None})
+    assert model_cache(settings) == tmp_path / "cache" / "papers" / "models"
+    assert not str(model_cache(settings)).startswith(str(tmp_path / "store"))
