@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from assistant.config import Settings
@@ -70,14 +71,12 @@ def _run(func):
         return func()
     except PapersError as exc:
         raise _fail(exc) from None
-    except Exception as exc:  # a Chroma server that went away mid-command: a message, not a traceback
-        if not type(exc).__module__.startswith(("httpx", "chromadb", "httpcore")):
+    except Exception as exc:  # a store or server failing mid-command: its cause and fix, not a traceback
+        if not type(exc).__module__.startswith(("httpx", "chromadb", "httpcore", "sqlite3")):
             raise
-        error = PapersError(
-            f"the Chroma store failed: {type(exc).__name__}: {exc}",
-            fix="check that the Chroma server is running and reachable (papers doctor)",
-        )
-        raise _fail(error) from None
+        from assistant.store import explain_failure
+
+        raise _fail(explain_failure(exc, click.get_current_context().find_root().obj)) from None
 
 
 @app.command()
@@ -119,7 +118,13 @@ def ingest(
     for problem in report.problems:
         err.print(f"[yellow]skipped:[/yellow] {problem}", markup=True, highlight=False)
     if as_json:
-        print_json({**report.__dict__, "problems": [str(p) for p in report.problems]})
+        print_json(
+            {
+                **report.__dict__,
+                "problems": [str(p) for p in report.problems],
+                "backup": str(report.backup or "") or None,
+            }
+        )
     else:
         err.print(report.summary(), highlight=False)
     if report.problems:
@@ -313,8 +318,10 @@ def chat(
         conversation = _run(lambda: conversations.latest(settings))
         if conversation is None:
             out.print("No saved conversation to resume; starting a new one.", markup=False)
+    from assistant.store import open_store
     from assistant.tui import PapersApp
 
+    _run(lambda: open_store(settings).count())  # a damaged or misplaced store fails here, with its fix
     PapersApp(settings, conversation, export_dir).run()
 
 

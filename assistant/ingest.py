@@ -19,7 +19,7 @@ from assistant.config import Settings, bundled_corpus_files
 from assistant.embeddings import embedder_name, get_embedder, model_tokenizer
 from assistant.errors import PapersError
 from assistant.sources import Format, Paper, SourceError, iter_input_files, read_file
-from assistant.store import Store, open_store
+from assistant.store import Store, open_store, set_aside
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_PAPERS = 128
@@ -35,12 +35,14 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     problems: list[SourceError] = field(default_factory=list)
+    backup: Path | None = None  # where --rebuild moved the old store
 
     def summary(self) -> str:
+        kept = f" The old store was moved to {self.backup}." if self.backup else ""
         return (
             f"{self.files} files read: {self.new} new papers, {self.present} already present, "
             f"{self.duplicates} duplicates, {len(self.problems)} problems; {self.chunks} chunks added "
-            f"in {self.seconds:.1f} s"
+            f"in {self.seconds:.1f} s" + kept
         )
 
 
@@ -124,6 +126,8 @@ def ingest(
     if not paths:
         raise PapersError("no input files given and no bundled corpus found", fix="papers ingest PATH ...")
     papers = read_papers(paths, fmt, report)
+    if rebuild and store is None:
+        report.backup = set_aside(settings)  # a damaged store cannot even be opened to reset it
     store = store or open_store(settings)
     with write_lock(store):
         if rebuild:

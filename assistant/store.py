@@ -319,8 +319,16 @@ def _client(settings: Settings):
     url = settings.store.chroma_url
     if not url:
         folder = settings.store.path / "chroma"
-        folder.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        if settings.store.path.exists() and not settings.store.path.is_dir():
+            raise PapersError(
+                f"the store path {settings.store.path} is a file, not a folder",
+                fix="point --store / PAPERS_STORE to a folder (a new one is created)",
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+        except Exception as exc:
+            raise explain_failure(exc, settings) from None
     parsed = urlparse(url if "://" in url else f"http://{url}")
     headers = {}
     if settings.store.chroma_token:
@@ -344,6 +352,52 @@ def _client(settings: Settings):
             f"cannot reach the Chroma server at {url}: {type(exc).__name__}",
             fix="start it (chroma run --path DIR --port PORT) or fix PAPERS_CHROMA_URL / --chroma-url",
         ) from None
+
+
+_DAMAGED = ("malformed", "not a database", "file is encrypted", "disk image", "no such table", "corrupt")
+_READ_ONLY = ("readonly", "read-only", "read only", "permission denied", "errno 13", "errno 30")
+
+
+def explain_failure(exc: BaseException, settings: Settings) -> PapersError:
+    """A Chroma failure as the message and fix that fit its real cause (a damaged or read-only local store,
+    an unreachable server)."""
+    text = f"{type(exc).__name__}: {exc}"
+    url = settings.store.chroma_url
+    if url:
+        return PapersError(
+            f"the Chroma server at {url} failed: {text}",
+            fix="check that the Chroma server is running and reachable (papers doctor)",
+        )
+    path, lower = settings.store.path, text.lower()
+    if any(word in lower for word in _DAMAGED):
+        return PapersError(
+            f"the store at {path} is damaged ({text})",
+            fix="run `papers ingest --rebuild` to build it again (the damaged files are kept beside it as a backup)",
+        )
+    if any(word in lower for word in _READ_ONLY):
+        return PapersError(
+            f"the store at {path} cannot be written ({text}); Chroma needs write access even to read",
+            fix=f"make {path} writable, or use a copy of it with --store",
+        )
+    return PapersError(
+        f"the store at {path} failed: {text}", fix="run `papers doctor`; `papers ingest --rebuild` rebuilds it"
+    )
+
+
+def set_aside(settings: Settings) -> Path | None:
+    """Move a local store's Chroma folder and BM25 index aside (for --rebuild, even of a damaged store);
+    returns the backup folder, or None when there was nothing to move."""
+    folder = settings.store.path / "chroma"
+    if settings.store.chroma_url or not folder.exists():
+        return None
+    from chromadb.api.client import SharedSystemClient
+
+    backup = settings.store.path / time.strftime("backup-%Y%m%d-%H%M%S")
+    backup.mkdir(parents=True)
+    folder.rename(backup / "chroma")
+    SharedSystemClient.clear_system_cache()  # chromadb keeps one client per path and process: not the moved one
+    shutil.rmtree(settings.store.path / "bm25", ignore_errors=True)
+    return backup
 
 
 def open_store(settings: Settings) -> Store:

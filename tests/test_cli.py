@@ -100,3 +100,31 @@ def test_an_input_without_papers_into_a_new_store_is_reported_not_a_traceback(tm
     assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output and "0 new papers" in result.stderr
     assert "empty.jsonl" in result.stderr and "typo.jsonl" in result.stderr
+
+
+def test_a_damaged_store_says_so_and_rebuild_recovers_it_keeping_a_backup(tmp_path):
+    store = tmp_path / "store"
+    good = write_jsonl(tmp_path / "good.jsonl", SMALL_CORPUS)
+    assert runner.invoke(app, ["--store", str(store), "ingest", str(good)]).exit_code == 0
+    db = store / "chroma" / "chroma.sqlite3"
+    with db.open("r+b") as f:  # a truncated database, as a full disk or a killed copy leaves it
+        f.truncate(db.stat().st_size // 3)
+    for command in (["search", "solar panels"], ["chat"]):
+        result = runner.invoke(app, ["--store", str(store), *command])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert f"the store at {store} is damaged" in result.stderr and "papers ingest --rebuild" in result.stderr
+        assert "Chroma server" not in result.stderr
+    rebuilt = runner.invoke(app, ["--store", str(store), "ingest", "--rebuild", str(good)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    [backup] = list(store.glob("backup-*"))
+    assert (backup / "chroma" / "chroma.sqlite3").exists() and str(backup) in rebuilt.stderr
+    assert runner.invoke(app, ["--store", str(store), "search", "solar panels"]).exit_code == 0
+
+
+def test_a_store_path_that_is_a_file_is_named_not_a_traceback(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a store")
+    for command in (["search", "x"], ["stats"], ["chat"]):
+        result = runner.invoke(app, ["--store", str(path), *command])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"the store path {path} is a file, not a folder" in result.stderr

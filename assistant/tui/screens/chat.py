@@ -86,8 +86,11 @@ class ChatScreen(Screen):
             store = open_store(self.settings)
             index = store.bm25()
             papers = len(index.paper_ids) if index else 0
-        except PapersError as exc:
-            self.app.call_from_thread(self._error, exc)
+        except Exception as exc:  # a damaged store or a server gone: a notification with the fix, never a crash
+            from assistant.store import explain_failure
+
+            error = exc if isinstance(exc, PapersError) else explain_failure(exc, self.settings)
+            self.app.call_from_thread(self._error, error)
             self.app.call_from_thread(setattr, status, "activity", "")
             return
         self.store = store
