@@ -174,6 +174,7 @@ def ask(
     def on_token(piece: str) -> None:
         out.print(piece, end="", markup=False, highlight=False)
 
+    _run(lambda: _undated_note(settings, filters))
     result = _run(
         lambda: answer(question, settings, filters=filters, on_token=on_token if stream else None, fallback=fallback)
     )
@@ -185,13 +186,31 @@ def ask(
 
 def _filters(since: str | None, until: str | None, source: str | None):
     import re
+    from datetime import date
 
     from assistant.models import Filters
 
     for name, value in (("--since", since), ("--until", until)):
-        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise typer.BadParameter(f"'{value}' is not a date like 2024-03-31", param_hint=name)
+        if not value:
+            continue
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            date.fromisoformat(value)  # 2024-13-45 has the shape but is no date
+        except ValueError:
+            raise typer.BadParameter(f"'{value}' is not a date like 2024-03-31", param_hint=name) from None
     return Filters(since=since, until=until, source=source)
+
+
+def _undated_note(settings: Settings, filters) -> None:
+    """One line when a date filter leaves out papers whose date is unknown."""
+    from assistant.render import err
+    from assistant.retrieve import undated
+
+    if filters.since or filters.until:
+        count = undated(settings)
+        if count:
+            err.print(f"note: {count} papers have no known date and are left out by --since/--until", highlight=False)
 
 
 @app.command()
@@ -216,7 +235,12 @@ def search(
     settings = _settings(ctx)
     filters = _filters(since, until, source)
     _run(lambda: _first_run(settings))
+    _run(lambda: _undated_note(settings, filters))
     result = _run(lambda: retrieve(query, settings, top_k=top_k, filters=filters))
+    if not result.hits and filters.active():
+        from assistant.render import err
+
+        err.print("note: no paper matches the filters", highlight=False)
     if as_json:
         print_json({"query": query, "results": [hit_json(h, n) for n, h in enumerate(result.hits, start=1)]})
     else:

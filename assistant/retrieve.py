@@ -159,3 +159,9 @@ def _hits(
             )
         )
     return hits
+
+
+def undated(settings: Settings, store: Store | None = None) -> int:
+    """How many stored papers have no known date (a date filter leaves them out)."""
+    index = (store or open_store(settings)).bm25()
+    return sum(1 for d in index.date_iso if not d) if index else 0

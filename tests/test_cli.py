@@ -128,3 +128,10 @@ def test_a_store_path_that_is_a_file_is_named_not_a_traceback(tmp_path):
         result = runner.invoke(app, ["--store", str(path), *command])
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"the store path {path} is a file, not a folder" in result.stderr
+
+
+def test_impossible_dates_are_usage_errors_and_undated_papers_are_counted(first_run):
+    store, _ = first_run
+    assert runner.invoke(app, ["search", "q", "--since", "2024-13-45"]).exit_code == 2
+    result = runner.invoke(app, ["--store", str(store), "search", "language models", "--since", "2020-01-01"])
+    assert result.exit_code == 0 and "papers have no known date and are left out" in result.stderr
