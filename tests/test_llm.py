@@ -170,7 +170,7 @@ def test_fallback_answers_extractively_and_says_why(first_run, llm_server):
     assert "Sources:" in result.output and "[1] TokenFormer" in result.output
     # the label stands on its own line and does not claim that no LLM is configured
     assert "Extractive answer (the LLM's was not used)" in result.stdout and "no LLM configured" not in result.stdout
-    assert result.stdout.startswith("Extractive answer") and "\n\n\n\n" not in result.stdout
+    assert result.stdout.lstrip("\n").startswith("Extractive answer") and "\n\n\n\n" not in result.stdout
     as_json = CliRunner().invoke(app, [*args, "--fallback", "--json"], env=env)
     data = __import__("json").loads(as_json.stdout)
     assert data["mode"] == "extractive" and "HTTP 500" in data["fallback"]

@@ -164,11 +164,11 @@ def test_ask_streams_a_cited_answer(store, local_llm_url):
     for line in sources.strip().splitlines():
         number, title = re.fullmatch(r"\[(\d+)\] (.+?)(?: \(\d{4}-\d{2}-\d{2}\))?", line).groups()
         listed[int(number)] = title
-    # a title may be followed by the paper's date as the source wrote it: "(Jun 5, 2023)"
-    assert all(title == retrieved[n - 1] or title.startswith(retrieved[n - 1] + " (") for n, title in listed.items()), (
-        listed,
-        retrieved,
-    )
+    # a title may be followed by the paper's date as the source wrote it: "(Jun 5, 2023)". Two papers whose
+    # fused scores nearly tie may swap places between two processes (threaded int8 arithmetic), so each listed
+    # title must be one of the retrieved ones, not necessarily at the same place.
+    assert all(any(t == r or t.startswith(r + " (") for r in retrieved) for t in listed.values()), (listed, retrieved)
+    assert all(1 <= n <= len(retrieved) for n in listed)
     if heading == "Sources" and "Extractive answer" not in run.stdout:
         # every marker streamed is listed, and only those (other forms, such as "(1)", are read as markers too)
         assert _numbers(text) <= set(listed)
