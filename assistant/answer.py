@@ -102,6 +102,8 @@ def answer(
             _extract(result, retrieval, settings, question if followup else None, None)
             if not result.abstained:
                 check_support(result, index, settings)
+    if result.abstained:  # by the gate, the model, or an extractive answer that found no sentence
+        result.confidence = None
     result.timings = {"condense": 0.0, "retrieve": ranked.seconds, "answer": time.perf_counter() - started}
     return result
 
@@ -148,19 +150,18 @@ def check_support(result: Answer, index: BM25Index, settings: Settings) -> None:
         markers = support.parse_markers(sentence)
         if not markers:
             continue
+        if not all(1 <= m <= len(sources) for m in markers):  # cannot happen after clean_markers; never trusted
+            checks.append(
+                SentenceCheck(sentence=sentence, markers=markers, supported=False, reasons=["no such source"])
+            )
+            continue
         bare = support.strip_markers(sentence).strip()
-        if all(1 <= m <= len(sources) for m in markers) and any(
-            bare in result.sources[m - 1].abstract for m in markers
-        ):
+        if any(bare in result.sources[m - 1].abstract for m in markers):
             checks.append(SentenceCheck(sentence=sentence, markers=markers, supported=True))
             continue
-        [checked] = support.check_answer(sentence, sources, settings, idf=idf) or [None]
-        verdict = checked.result if checked is not None and checked.result is not None else None
-        supported = verdict.supported if verdict is not None else False
+        verdict = support.check_support(sentence, [sources[m - 1] for m in markers], settings, idf=idf)
         checks.append(
-            SentenceCheck(
-                sentence=sentence, markers=markers, supported=supported, reasons=verdict.reasons if verdict else []
-            )
+            SentenceCheck(sentence=sentence, markers=markers, supported=verdict.supported, reasons=verdict.reasons)
         )
     result.checks = checks
     for citation in result.citations:
@@ -173,19 +174,15 @@ def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: st
     plural = asks_plural(result.question)
     text, passages = extractive(retrieval, settings, max_papers=wanted, focus=focus, plural=plural)
     result.mode, result.text, result.abstained = "extractive", text or CANNOT_ANSWER, not text
-    if result.abstained:
-        result.confidence = None
     result.citations = citations.citations(text, retrieval.hits, passages)
     if on_token:
         on_token(result.text)
 
 
 def _generate(result: Answer, settings: Settings, on_token: Callable[[str], None] | None) -> None:
-    text, removed, _ = generate(result.question, result.sources, settings, on_token)
+    text, removed = generate(result.question, result.sources, settings, on_token)
     text = citations.clean_markers(citations.normalise_markers(text), len(result.sources), removed)
     result.text, result.removed_markers = text, removed
     result.abstained = text.startswith(CANNOT_ANSWER.rstrip("."))
-    if result.abstained:
-        result.confidence = None
     result.citations = citations.citations(text, result.sources)
     result.uncited = not result.abstained and not result.citations

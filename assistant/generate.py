@@ -37,8 +37,8 @@ def messages(question: str, hits: list[Hit], settings: Settings) -> list[dict]:
 
 def generate(
     question: str, hits: list[Hit], settings: Settings, on_token: Callable[[str], None] | None = None
-) -> tuple[str, list[str], str]:
-    """The model's answer with invalid markers removed, the markers removed, and the base URL it came from.
+) -> tuple[str, list[str]]:
+    """The model's answer with invalid markers removed, and the markers removed.
 
     Streams (through on_token) when a callback is given. An empty answer is returned as it is: answer.py
     replaces it (with any other degenerate answer) by the extractive one.
@@ -60,7 +60,7 @@ def generate(
         text = "".join(parts)
     else:
         text = clean_markers(model.complete(prompt), len(hits), stream.removed)
-    return text.strip(), stream.removed, model.base_url
+    return text.strip(), stream.removed
 
 
 def rewrite_followup(question: str, history: list[str], settings: Settings) -> str:
