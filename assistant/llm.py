@@ -10,19 +10,38 @@ from collections.abc import Iterator
 from assistant.config import LLMSettings
 from assistant.errors import PapersError
 
+# Statuses worth retrying: a timeout, rate limiting, and the server-side failures that pass (a crash, a bad
+# gateway, overload, a gateway timeout). Every other error status (400-499 but 408 and 429, 501 Not
+# Implemented, 505 ...) says the request itself is wrong, and a retry would only fail again more slowly.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _mark_permanent_errors(response) -> None:
+    """httpx response hook: tell the openai client not to retry an error that is not transient.
+
+    The client retries every 5xx and 409; it obeys the `x-should-retry` header first, so a non-transient
+    status gets `x-should-retry: false` unless the server said otherwise.
+    """
+    if response.status_code >= 400 and response.status_code not in TRANSIENT_STATUSES:
+        response.headers.setdefault("x-should-retry", "false")
+
 
 class ChatModel:
     """One OpenAI-compatible chat endpoint."""
 
     def __init__(self, settings: LLMSettings):
-        from openai import OpenAI
+        from openai import DefaultHttpxClient, OpenAI
 
         self.settings = settings
         self.model = settings.model
         self.base_url = settings.base_url or "https://api.openai.com/v1"
         key = (settings.api_key.get_secret_value() if settings.api_key else "").strip() or "not-needed"
         self._client = OpenAI(
-            api_key=key, base_url=self.base_url, timeout=settings.timeout, max_retries=settings.max_retries
+            api_key=key,
+            base_url=self.base_url,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+            http_client=DefaultHttpxClient(event_hooks={"response": [_mark_permanent_errors]}),
         )
 
     def stream(self, messages: list[dict]) -> Iterator[str]:
@@ -99,6 +118,12 @@ class _translate_errors:
             raise PapersError(
                 f"cannot connect to the LLM at {url}",
                 fix="start the server, or fix --base-url / PAPERS_LLM_BASE_URL",
+            ) from None
+        if isinstance(exc, openai.APIStatusError) and exc.status_code not in TRANSIENT_STATUSES:
+            raise PapersError(
+                f"the LLM at {url} refused the request with HTTP {exc.status_code} (not retried: it is not a "
+                "temporary failure)",
+                fix="check --base-url / PAPERS_LLM_BASE_URL and --model, and the server's logs",
             ) from None
         if isinstance(exc, openai.APIStatusError):
             raise PapersError(

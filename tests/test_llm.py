@@ -104,6 +104,15 @@ def test_server_errors_are_retried_then_reported(corpus_settings, llm_server):
     assert len(llm_server.requests) == 2
 
 
+@pytest.mark.parametrize("status", [400, 409, 422, 501])
+def test_errors_that_are_not_temporary_are_not_retried(corpus_settings, llm_server, status):
+    llm_server.status = status
+    with pytest.raises(PapersError, match=f"HTTP {status}") as caught:
+        answer(QUESTION, _llm_settings(corpus_settings, llm_server, max_retries=2))
+    assert len(llm_server.requests) == 1 and "not retried" in str(caught.value)
+    assert "try again later" not in caught.value.fix
+
+
 def test_timeout_is_reported(corpus_settings, llm_server):
     llm_server.delay = 2.0
     with pytest.raises(PapersError, match="did not answer within 0.5 s"):
