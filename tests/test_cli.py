@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
@@ -128,6 +133,35 @@ def test_a_store_path_that_is_a_file_is_named_not_a_traceback(tmp_path):
         result = runner.invoke(app, ["--store", str(path), *command])
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"the store path {path} is a file, not a folder" in result.stderr
+
+
+def _as_user_without_overrides(command: list[str]) -> list[str]:
+    """Root reads and writes through any file mode: drop the capabilities that let it, as a user has none."""
+    if os.geteuid() != 0:
+        return command
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: file modes cannot be enforced")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", *command]
+
+
+def test_a_read_only_store_names_the_cause_and_the_fix_not_a_server(tmp_path):
+    store = tmp_path / "store"
+    good = write_jsonl(tmp_path / "good.jsonl", SMALL_CORPUS)
+    assert runner.invoke(app, ["--store", str(store), "ingest", str(good)]).exit_code == 0
+    folders = [store, *[p for p in store.rglob("*") if p.is_dir()]]
+    files = [p for p in store.rglob("*") if p.is_file()]
+    for path in files + folders:  # as a store on a read-only share or copied from someone else looks
+        path.chmod(path.stat().st_mode & 0o555)
+    try:
+        for command in (["search", "solar panels"], ["ask", "solar panels"]):
+            args = [sys.executable, "-m", "assistant", "--store", str(store), *command]
+            result = subprocess.run(_as_user_without_overrides(args), capture_output=True, text=True, timeout=300)
+            assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+            assert f"the store at {store} cannot be written" in result.stderr
+            assert f"make {store} writable" in result.stderr and "Chroma server" not in result.stderr
+    finally:
+        for path in folders + files:
+            path.chmod(path.stat().st_mode | 0o200)
 
 
 def test_impossible_dates_are_usage_errors_and_undated_papers_are_counted(first_run):
