@@ -103,7 +103,9 @@ def retrieve(
         pid: schema.chunk_ids(pid, index.n_chunks[index.row_of[pid]]) if pid in index.row_of else []
         for pid in candidates
     }
-    missing = [cid for cids in chunks_of.values() for cid in cids if cid not in cosine]
+    unscored = [pid for pid, cids in chunks_of.items() if any(cid not in cosine for cid in cids)]
+    cosine.update(store.chunk_cosines(vector, unscored, sum(len(chunks_of[pid]) for pid in unscored)))
+    missing = [cid for cids in chunks_of.values() for cid in cids if cid not in cosine]  # normally none
     for cid, emb in store.get_embeddings(missing).items():
         cosine[cid] = float(emb @ vector)
     chunk_order = {

@@ -216,6 +216,22 @@ class Store:
         got = self._coll.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
 
+    def chunk_cosines(self, vector: np.ndarray, paper_ids: list[str], n_chunks: int) -> dict[str, float]:
+        """Chunk id -> cosine for every chunk of these papers (n_chunks: at least their number of chunks).
+
+        One query restricted to the papers: 5-8 ms for ~500 chunks on the bundled corpus, against 15-23 ms
+        for reading the same vectors with get() and scoring them here (/tmp profiling, session 6).
+        """
+        if not paper_ids or self._coll is None or n_chunks < 1:
+            return {}
+        got = self._coll.query(
+            query_embeddings=[vector.tolist()],
+            n_results=n_chunks,
+            where={"paper_id": {"$in": paper_ids}},
+            include=["distances"],
+        )
+        return {cid: 1.0 - float(dist) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)}
+
     def get_embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
         import numpy as np
 
