@@ -7,43 +7,19 @@ The thresholds are settings (config.RetrievalSettings) chosen in evals/README.md
 
 from __future__ import annotations
 
-import functools
-import math
-
 from pydantic import BaseModel
 
-from assistant.bm25 import BM25Index, stop_words
+from assistant import tokens
+from assistant.bm25 import BM25Index
 from assistant.config import Settings
 from assistant.models import Confidence, Hit
-from assistant.text import split_sentences
+from assistant.store import Store
 
-# Words that phrase a question about papers rather than name its topic; with the larger English stop
-# word list they are left out of the match check.
-_QUESTION_WORDS = "paper papers study work article propose introduce describe tell explain use method approach show"
 MATCH_FLOOR = 0.6  # a question word whose best token match in the paper reaches this cosine is matched
 # near misses (near_miss_words), chosen on the researcher-phrased and lexical dev sets (evals/README.md)
 MATCHED_SHARE = 0.4
 RARE_DF, GAP_ONE = 10, 0.25  # one rare word (in <= 10 papers) with no token of the paper above 0.25
 COMMON_DF, GAP_TWO = 60, 0.40  # or two words in <= 60 papers, each below 0.40
-WINDOW_WORDS = 150  # words per encoded window: title + sentences stay within the model's 256-token limit
-
-
-@functools.cache
-def _question_stop_words() -> frozenset[str]:
-    return stop_words() | frozenset(_QUESTION_WORDS.split())
-
-
-def _windows(title: str, abstract: str, words: int = WINDOW_WORDS) -> list[str]:
-    """The abstract in runs of whole sentences of at most about `words` words, each led by the title, so every
-    token is encoded with its context and within the model's 256-token limit."""
-    windows, current = [], title
-    for sentence in split_sentences(abstract) or [abstract]:
-        if len(f"{current} {sentence}".split()) > words and current != title:
-            windows.append(current)
-            current = f"{title}. {sentence}"
-        else:
-            current = f"{current} {sentence}"
-    return [*windows, current]
 
 
 class WordMatch(BaseModel):
@@ -53,39 +29,26 @@ class WordMatch(BaseModel):
     match: float  # cosine of its best contextual token match in the paper
 
 
-def word_matches(question: str, hit: Hit, index: BM25Index, settings: Settings) -> list[WordMatch]:
+def word_matches(
+    question: str, hit: Hit, index: BM25Index, settings: Settings, store: Store | None = None
+) -> list[WordMatch]:
     """Each content word of the question with its best match among the paper's contextual token vectors
-    (the embedding model's output before pooling, as BERTScore uses them) and its IDF in the store."""
-    import numpy as np
-
+    (tokens.py: the stored ones when the store has them, else encoded now) and its IDF in the store."""
     from assistant.embeddings import token_encoder
 
     if not (hit.abstract or hit.chunks):
         return []
-    windows = _windows(hit.title, hit.abstract or " ".join(hit.chunks))
-    (encoding, q_vectors), *paper = token_encoder(settings).token_vectors([question, *windows])
-    # each question token's best cosine to any paper token ([CLS] and [SEP] left out of the paper side)
-    best_match = (q_vectors @ np.concatenate([vectors[1:-1] for _, vectors in paper]).T).max(axis=1)
-    pieces: dict[int, list[int]] = {}
-    for position, word in enumerate(encoding.word_ids):
-        if word is not None:
-            pieces.setdefault(word, []).append(position)
-    stop = _question_stop_words()
-    out = []
-    for positions in pieces.values():
-        word = question[encoding.offsets[positions[0]][0] : encoding.offsets[positions[-1]][1]].lower()
-        if len(word) < 2 or not word.isalnum() or word in stop:
-            continue
-        df = index.document_frequency(word)
-        out.append(
-            WordMatch(
-                word=word,
-                df=df,
-                weight=math.log((len(index) + 1) / (df + 0.5)),
-                match=float(best_match[positions].mean()),
-            )
-        )
-    return out
+    encoder = token_encoder(settings)
+    stored = store.tokens() if store is not None and settings.retrieval.rerank_depth > 0 else None
+    if stored is not None and hit.paper_id in stored:
+        paper = stored.vectors(hit.paper_id)
+    else:
+        paper = tokens.paper_vectors(encoder, hit.title, hit.abstract or " ".join(hit.chunks))
+    asked = tokens.encode_question(question, encoder, index)
+    return [
+        WordMatch(word=w.word, df=w.df, weight=w.weight, match=m)
+        for w, m in zip(asked.words, asked.best_matches(paper), strict=True)
+    ]
 
 
 def unmatched(words: list[WordMatch]) -> float:

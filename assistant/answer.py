@@ -72,7 +72,7 @@ def answer(
     index = store.bm25()
     words = []
     if hits and index is not None:  # the near-miss check runs here, not in retrieve(): `papers search` skips it
-        words = abstain.word_matches(retrieval.question, hits[0], index, settings)
+        words = abstain.word_matches(retrieval.question, hits[0], index, settings, store)
         result.unmatched = abstain.unmatched(words)
     verdict = abstain.judge(hits, words, settings)
     result.confidence = verdict.confidence

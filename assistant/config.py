@@ -101,6 +101,12 @@ class RetrievalSettings(_Group):
         default=1.0, ge=0, description="Weight of the whole paper's cosine (title + abstract, standardised)."
     )
     bm25_weight: float = Field(default=0.5, ge=0, description="Weight of the BM25 score (standardised).")
+    rerank_depth: int = Field(
+        default=20, ge=0, description="Fused top papers reranked by word-by-word match with the question (0: off)."
+    )
+    match_weight: float = Field(
+        default=2.0, ge=0, description="Weight of the word-by-word match (standardised over the reranked papers)."
+    )
     prefer_bonus: float = Field(
         default=1.0,
         ge=0,

@@ -141,6 +141,9 @@ def ingest(
             store.rebuild_bm25()
             if progress:
                 progress("index", 1, 1)
+        rerank = settings.retrieval.rerank_depth > 0
+        if rerank and store.count() > 0 and store.tokens_stale():  # only papers not yet indexed are encoded
+            store.rebuild_tokens((lambda done, total: progress("words", done, total)) if progress else None)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -20,6 +20,7 @@ SNIPPET_CHARS = 220
 _STAGES = {
     "embed": "Embedding papers",
     "index": "Building the BM25 index",
+    "words": "Indexing words for matching",
     "papers": "Evaluating papers",
 }
 

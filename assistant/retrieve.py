@@ -9,16 +9,18 @@ own hybrid search exists only on hosted Chroma, so the fusion happens here.
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import TYPE_CHECKING
 
 from assistant import schema
 from assistant.bm25 import BM25Index
 from assistant.config import Settings
-from assistant.embeddings import get_embedder
-from assistant.fusion import fuse, order, ranks
+from assistant.embeddings import get_embedder, token_encoder
+from assistant.fusion import fuse, order, ranks, zscores
 from assistant.models import Filters, Hit, Mode, Retrieval
 from assistant.store import Store, open_store
+from assistant.tokens import encode_question
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,7 +129,10 @@ def retrieve(
         }
     weights = {"dense": cfg.dense_weight, "paper": cfg.paper_weight, "bm25": cfg.bm25_weight}
     scores = fuse(signals, weights, prefer=prefer, prefer_bonus=cfg.prefer_bonus)
-    best = order(scores)[: top_k or cfg.top_k]
+    ranked = order(scores)
+    if mode == "hybrid" and cfg.rerank_depth > 1 and cfg.match_weight > 0:
+        ranked = rerank(question, scores, ranked, store, index, settings)
+    best = ranked[: top_k or cfg.top_k]
     texts = {cid: text for cid, (_, text) in dense.items()}
     hits = _hits(store, best, chunk_order, texts)
     dense_rank, bm25_rank = ranks(best_cos), ranks(signals.get("bm25", {}))
@@ -135,6 +140,31 @@ def retrieve(
         hit.score, hit.relevance = scores[hit.paper_id], best_cos[hit.paper_id]
         hit.dense_rank, hit.bm25_rank = dense_rank[hit.paper_id], bm25_rank.get(hit.paper_id, 0)
     return Retrieval(question=question, hits=hits, seconds=time.perf_counter() - started, query_vector=vector.tolist())
+
+
+def rerank(
+    question: str, scores: dict[str, float], ranked: list[str], store: Store, index: BM25Index, settings: Settings
+) -> list[str]:
+    """The fused top rerank_depth papers reordered by fused score plus match_weight x how well each matches
+    the question word by word (tokens.py), both standardised over those papers; the rest follow unchanged.
+
+    Scores are updated in place on the fused scale (the match term is scaled by the spread of the fused
+    scores over the reranked papers), so shares of the top score (extractive.py) keep their meaning.
+    """
+    cfg = settings.retrieval
+    token_index = store.tokens()
+    top = ranked[: cfg.rerank_depth]
+    if token_index is None or len(top) < 2:
+        return ranked
+    asked = encode_question(question, token_encoder(settings), index)
+    if not asked.words:
+        return ranked
+    match = zscores({pid: asked.match(token_index.vectors(pid)) for pid in top})
+    fused = {pid: scores[pid] for pid in top}
+    spread = statistics.pstdev(fused.values()) or 1.0
+    for pid in top:
+        scores[pid] = fused[pid] + cfg.match_weight * spread * match[pid]
+    return order({pid: scores[pid] for pid in top}) + ranked[cfg.rerank_depth :]
 
 
 def _hits(

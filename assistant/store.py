@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from assistant import bm25, schema
+from assistant import bm25, schema, tokens
 from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.models import Filters
@@ -61,6 +61,8 @@ class Store:
         self._whole = None
         self._bm25: bm25.BM25Index | None = None
         self._bm25_checked = 0.0
+        self._tokens: tokens.TokenIndex | None = None
+        self._tokens_count = -1
 
     # --- the Chroma collection ---------------------------------------------------------------------------
 
@@ -271,16 +273,24 @@ class Store:
                 self._client.delete_collection(name)
         self._collection = self._whole = None
         shutil.rmtree(self._bm25_dir, ignore_errors=True)
-        self._bm25 = None
+        shutil.rmtree(self._tokens_dir, ignore_errors=True)
+        self._bm25 = self._tokens = None
 
     # --- the BM25 index derived from the collection ------------------------------------------------------
 
-    @property
-    def _bm25_dir(self) -> Path:
+    def _derived_dir(self, kind: str) -> Path:
         if self.settings.store.chroma_url:
             host = urlparse(self.settings.store.chroma_url).netloc.replace(":", "_")
-            return self.path / "bm25" / f"{host}-{self.name}"
-        return self.path / "bm25" / self.name
+            return self.path / kind / f"{host}-{self.name}"
+        return self.path / kind / self.name
+
+    @property
+    def _bm25_dir(self) -> Path:
+        return self._derived_dir("bm25")
+
+    @property
+    def _tokens_dir(self) -> Path:
+        return self._derived_dir("tokens")
 
     def bm25_stale(self) -> bool:
         return bm25.saved_count(self._bm25_dir) != self.count()
@@ -315,6 +325,50 @@ class Store:
         self._bm25 = bm25.build(self.papers(), count)
         bm25.save(self._bm25, self._bm25_dir)
         self._bm25_checked = time.monotonic()
+
+    # --- the token vectors derived from the collection (tokens.py) ------------------------------------------
+
+    def tokens_stale(self) -> bool:
+        from assistant.embeddings import token_encoder
+
+        state = tokens.saved_state(self._tokens_dir)
+        return state.get("count") != self.count() or state.get("model") != token_encoder(self.settings).name
+
+    def tokens(self) -> tokens.TokenIndex | None:
+        """Every paper's token vectors, updated first when the collection changed (as bm25())."""
+        index = self.bm25()
+        if index is None:
+            return None
+        if self._tokens is not None and self._tokens_count == index.count:
+            return self._tokens
+        if self.tokens_stale():
+            self.rebuild_tokens()
+        else:
+            self._tokens = tokens.load(self._tokens_dir)
+            self._tokens_count = tokens.saved_state(self._tokens_dir)["count"]
+        return self._tokens
+
+    def rebuild_tokens(self, progress=None) -> None:
+        """Bring the token index up to date: papers it holds keep their vectors, new papers are encoded.
+        `progress(done, total)` counts papers."""
+        from assistant.embeddings import token_encoder
+
+        encoder = token_encoder(self.settings)
+        count = self.count()
+        state = tokens.saved_state(self._tokens_dir)
+        old = tokens.load(self._tokens_dir) if state.get("model") == encoder.name else None
+        total, done = len(self.bm25() or []), 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        self._tokens = tokens.build(self.papers(), encoder, old, step)
+        tokens.save(self._tokens, self._tokens_dir, count, encoder.name)
+        self._tokens = tokens.load(self._tokens_dir)
+        self._tokens_count = count
 
 
 def _embedding_fix(built_with: str, wanted: str) -> str:
@@ -413,6 +467,7 @@ def set_aside(settings: Settings) -> Path | None:
     folder.rename(backup / "chroma")
     SharedSystemClient.clear_system_cache()  # chromadb keeps one client per path and process: not the moved one
     shutil.rmtree(settings.store.path / "bm25", ignore_errors=True)
+    shutil.rmtree(settings.store.path / "tokens", ignore_errors=True)
     return backup
 
 
