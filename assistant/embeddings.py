@@ -204,6 +204,20 @@ class OnnxEmbedder:
         """
         return [vectors[1:-1] for _, vectors in self.token_vectors(texts)]
 
+    def encode_query(self, text: str) -> tuple[np.ndarray, tuple[object, np.ndarray]]:
+        """The text's embedding (as embed() gives it) and its encoding with unit token vectors (as
+        token_vectors() gives them), from one run of the model: retrieval needs both for a question."""
+        import numpy as np
+
+        encoding = self._tokenizer.encode(text)
+        ids = np.array([encoding.ids], dtype="int64")
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        )[0][0]
+        pooled = hidden.mean(axis=0)
+        tokens = hidden / np.linalg.norm(hidden, axis=1, keepdims=True).clip(min=1e-12)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12), (encoding, tokens)
+
     def token_vectors(self, texts: list[str]) -> list[tuple[object, np.ndarray]]:
         """Each text's tokenizer encoding (word ids, offsets) and its unit-length contextual token vectors,
         [CLS] and [SEP] included, before pooling: what a word-by-word match of two texts needs."""

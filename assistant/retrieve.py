@@ -81,7 +81,11 @@ def retrieve(
     cfg = settings.retrieval
     embedder = get_embedder(settings)
     store.check_embedding(embedder.name)
-    vector = embedder.embed([question])[0]
+    encoded = None
+    if mode == "hybrid" and cfg.rerank_depth > 1 and embedder is token_encoder(settings):
+        vector, encoded = embedder.encode_query(question)  # one model run for the vector and the rerank
+    else:
+        vector = embedder.embed([question])[0]
     index = store.bm25()
     if index is None:
         return Retrieval(
@@ -131,7 +135,7 @@ def retrieve(
     scores = fuse(signals, weights, prefer=prefer, prefer_bonus=cfg.prefer_bonus)
     ranked = order(scores)
     if mode == "hybrid" and cfg.rerank_depth > 1 and cfg.match_weight > 0:
-        ranked = rerank(question, scores, ranked, store, index, settings)
+        ranked = rerank(question, scores, ranked, store, index, settings, encoded)
     best = ranked[: top_k or cfg.top_k]
     texts = {cid: text for cid, (_, text) in dense.items()}
     hits = _hits(store, best, chunk_order, texts)
@@ -143,7 +147,13 @@ def retrieve(
 
 
 def rerank(
-    question: str, scores: dict[str, float], ranked: list[str], store: Store, index: BM25Index, settings: Settings
+    question: str,
+    scores: dict[str, float],
+    ranked: list[str],
+    store: Store,
+    index: BM25Index,
+    settings: Settings,
+    encoded: tuple[object, np.ndarray] | None = None,
 ) -> list[str]:
     """The fused top rerank_depth papers reordered by fused score plus match_weight x how well each matches
     the question word by word (tokens.py), both standardised over those papers; the rest follow unchanged.
@@ -156,10 +166,10 @@ def rerank(
     top = ranked[: cfg.rerank_depth]
     if token_index is None or len(top) < 2:
         return ranked
-    asked = encode_question(question, token_encoder(settings), index)
+    asked = encode_question(question, token_encoder(settings), index, encoded)
     if not asked.words:
         return ranked
-    match = zscores({pid: asked.match(token_index.vectors(pid)) for pid in top})
+    match = zscores(dict(zip(top, asked.match([token_index.vectors(pid) for pid in top]), strict=True)))
     fused = {pid: scores[pid] for pid in top}
     spread = statistics.pstdev(fused.values()) or 1.0
     for pid in top:

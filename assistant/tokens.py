@@ -88,17 +88,36 @@ class Question:
         best = (self.vectors @ paper.T).max(axis=1)
         return [float(best[w.positions].mean()) for w in self.words]
 
-    def match(self, paper: np.ndarray) -> float:
-        """The IDF-weighted mean of the words' best matches: how much of the question the paper covers."""
-        total = sum(w.weight for w in self.words)
-        if not total:
-            return 0.0
-        return sum(w.weight * m for w, m in zip(self.words, self.best_matches(paper), strict=True)) / total
+    def match(self, papers: list[np.ndarray]) -> list[float]:
+        """For each paper, the IDF-weighted mean of the words' best matches: how much of the question it covers.
+
+        One product against all the papers' tokens at once: twenty separate small products cost ~10x more.
+        """
+        import numpy as np
+
+        weights = np.array([w.weight for w in self.words], dtype="float32")
+        if not weights.sum() or not papers:
+            return [0.0] * len(papers)
+        sizes = np.array([len(p) for p in papers])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        similarity = self.vectors @ np.concatenate(papers).T  # question pieces x all tokens
+        out = []
+        for start, size in zip(starts, sizes, strict=True):
+            if not size:
+                out.append(0.0)
+                continue
+            best = similarity[:, start : start + size].max(axis=1)
+            per_word = np.array([best[w.positions].mean() for w in self.words], dtype="float32")
+            out.append(float(per_word @ weights / weights.sum()))
+        return out
 
 
-def encode_question(question: str, encoder: OnnxEmbedder, index: BM25Index) -> Question:
-    """The question's token vectors and its content words (stop and question words left out) with their IDF."""
-    ((encoding, vectors),) = encoder.token_vectors([question])
+def encode_question(
+    question: str, encoder: OnnxEmbedder, index: BM25Index, encoded: tuple[object, np.ndarray] | None = None
+) -> Question:
+    """The question's token vectors and its content words (stop and question words left out) with their IDF.
+    `encoded`: the question's encoding and token vectors when the caller has them (OnnxEmbedder.encode_query)."""
+    encoding, vectors = encoded or encoder.token_vectors([question])[0]
     pieces: dict[int, list[int]] = {}
     for position, word in enumerate(encoding.word_ids):
         if word is not None:
