@@ -1,5 +1,9 @@
 """Ingest: read files, drop duplicates, chunk with llama-index's SentenceSplitter, embed in batches, write to Chroma.
 
+Streaming: papers are read, chunked, embedded and written one batch of BATCH_PAPERS at a time, so memory is
+bounded by the batch, not by the input (a 400 MB arXiv snapshot is never held whole). The total number of
+papers is therefore not known until the end; progress is reported as papers done and bytes of input read.
+
 Resumable by construction: ids are content hashes, a paper counts as present only when its last chunk is in
 the collection, and every batch is written whole before the next starts. Running ingest again after an
 interruption finishes the job and adds nothing twice.
@@ -8,21 +12,38 @@ interruption finishes the job and adds nothing twice.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from assistant import schema
+from assistant import schema, sources
 from assistant.config import Settings, bundled_corpus_files
 from assistant.embeddings import embedder_name, get_embedder, model_tokenizer
 from assistant.errors import PapersError
-from assistant.sources import Format, Paper, SourceError, iter_input_files, read_file
+from assistant.sources import Format, Paper, SourceError, iter_input_files
 from assistant.store import Store, open_store, set_aside
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_PAPERS = 128
+# reading, chunking, embedding and writing papers; building the BM25 index; finished
+Stage = Literal["embed", "index", "done"]
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest has got. The number of papers is not known before the input is read to its end, so
+    the share done is the share of input bytes read."""
+
+    stage: Stage
+    papers: int  # papers read and in the store so far (written now, or already present)
+    bytes_read: int  # of the input files as stored on disk (compressed bytes for a compressed file)
+    bytes_total: int
+
+
+Progress = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -34,6 +55,8 @@ class IngestReport:
     duplicates: int = 0
     chunks: int = 0
     seconds: float = 0.0
+    bytes_read: int = 0  # of the input files as stored (compressed bytes for a compressed file)
+    bytes_total: int = 0
     problems: list[SourceError] = field(default_factory=list)
     backup: Path | None = None  # where --rebuild moved the old store
 
@@ -45,29 +68,56 @@ class IngestReport:
             f"in {self.seconds:.1f} s" + kept
         )
 
+    def progress(self, stage: Stage = "embed") -> IngestProgress:
+        return IngestProgress(stage, self.new + self.present, self.bytes_read, self.bytes_total)
 
-def read_papers(paths: list[Path], fmt: Format, report: IngestReport) -> list[Paper]:
-    """Every paper in the files, once each (first occurrence wins); problems are collected in the report."""
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterator[Paper]:
+    """Every paper in the files, once each (first occurrence wins), as the files are read; problems and the
+    bytes read so far go into the report."""
+    # Every id seen is kept to drop duplicates across the whole input: ids are 16-character hashes, about
+    # 100 bytes each in a set, so a million papers cost about 100 MB, against several GB for the papers.
     seen: set[str] = set()
-    papers: list[Paper] = []
-    for file in iter_input_files(paths):
+    done = 0  # bytes of the files before this one
+
+    def reached(position: int) -> None:
+        report.bytes_read = done + position
+
+    for file in files:
         if not file.exists():
             report.problems.append(SourceError(file, "no such file or folder"))
             continue
         report.files += 1
-        result = read_file(file, fmt)
-        report.problems.extend(result.problems)
-        for paper in result.papers:
+        for item in sources.iter_records(file, fmt, on_read=reached):
+            if isinstance(item, SourceError):
+                report.problems.append(item)
+                continue
             report.entries += 1
-            if paper.id in seen:
+            if item.id in seen:
                 report.duplicates += 1
                 continue
-            seen.add(paper.id)
-            papers.append(paper)
-    return papers
+            seen.add(item.id)
+            yield item
+        done += _size(file)
+        report.bytes_read = done
 
 
-def _splitter(settings: Settings):
+def batches(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    """The papers in lists of `size` (the last one shorter), taken from the stream only as each is needed."""
+    stream = iter(papers)
+    while batch := list(itertools.islice(stream, size)):
+        yield batch
+
+
+def make_splitter(settings: Settings):
+    """llama-index's SentenceSplitter, counting the embedding model's tokens."""
     from llama_index.core.node_parser import SentenceSplitter
 
     tokenizer = model_tokenizer()
@@ -125,7 +175,8 @@ def ingest(
     paths = paths or bundled_corpus_files()
     if not paths:
         raise PapersError("no input files given and no bundled corpus found", fix="papers ingest PATH ...")
-    papers = read_papers(paths, fmt, report)
+    files = list(iter_input_files(paths))
+    report.bytes_total = sum(_size(f) for f in files)
     if rebuild and store is None:
         report.backup = set_aside(settings)  # a damaged store cannot even be opened to reset it
     store = store or open_store(settings)
@@ -134,30 +185,28 @@ def ingest(
             store.reset()
         store.check_embedding(embedder_name(settings))
         store.check_chunking()
-        written = _write(papers, settings, store, report, progress)
+        written = _write(iter_papers(files, fmt, report), settings, store, report, progress)
         if (written or store.bm25_stale()) and store.count() > 0:  # nothing to index in an empty store
             if progress:
-                progress("index", 0, 1)
+                progress(report.progress("index"))
             store.rebuild_bm25()
-            if progress:
-                progress("index", 1, 1)
+    if progress:
+        progress(report.progress("done"))
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _write(papers: list[Paper], settings: Settings, store: Store, report: IngestReport, progress) -> int:
-    """Chunk, skip what is stored, embed and write, one batch of papers at a time (memory stays flat).
+def _write(papers: Iterable[Paper], settings: Settings, store: Store, report: IngestReport, progress) -> int:
+    """Chunk, skip what is stored, embed and write, one batch of papers at a time, as they are read.
 
     A paper counts as stored when its last chunk is: chunks are written in order, so an interrupted run
     leaves whole papers plus at most one batch that the next run writes again under the same ids.
     """
-    splitter = _splitter(settings)
+    splitter = make_splitter(settings)
     embedder = None
-    total = len(papers)
     if progress:
-        progress("embed", 0, total)
-    for start in range(0, total, BATCH_PAPERS):
-        batch = papers[start : start + BATCH_PAPERS]
+        progress(report.progress())
+    for batch in batches(papers, BATCH_PAPERS):
         chunked = [chunk_paper(p, splitter) for p in batch]
         present = store.existing_ids([c[-1].id for c in chunked])
         new = [(p, chunks) for p, chunks in zip(batch, chunked, strict=True) if chunks[-1].id not in present]
@@ -177,7 +226,7 @@ def _write(papers: list[Paper], settings: Settings, store: Store, report: Ingest
             report.new += len(chunked) - len(present)
             report.chunks += len(todo)
         if progress:
-            progress("embed", min(start + BATCH_PAPERS, total), total)
+            progress(report.progress())
     return report.new
 
 

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from assistant.models import Answer, Hit
 from assistant.view import answer_label, confidence_label, marked_text, source_line, sources_view
+
+if TYPE_CHECKING:
+    from assistant.ingest import IngestProgress
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SNIPPET_CHARS = 220
 _STAGES = {
-    "embed": "Embedding papers",
-    "index": "Building the BM25 index",
     "papers": "Evaluating papers",
 }
 
@@ -44,6 +54,39 @@ def progress_bar(enabled: bool = True):
             if stage not in tasks:
                 tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+@contextmanager
+def ingest_progress(enabled: bool = True):
+    """A progress callback for ingest, drawing on stderr: papers done and the share of the input read (how many
+    papers the input holds is only known at its end), then the BM25 index build."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        papers = bar.add_task("Ingesting", total=None, detail="")
+        index: list = []
+
+        def update(at: IngestProgress) -> None:
+            done = f"{at.papers:,} papers, {at.bytes_read / 1e6:,.1f}/{at.bytes_total / 1e6:,.1f} MB"
+            bar.update(papers, completed=at.bytes_read, total=at.bytes_total or None, detail=done)
+            if at.stage == "index" and not index:
+                index.append(bar.add_task("BM25 index", total=None, detail=""))
+            if at.stage == "done":
+                bar.update(papers, completed=at.bytes_total or 1, total=at.bytes_total or 1)
+                for task in index:
+                    bar.update(task, completed=1, total=1)
 
         yield update
 
