@@ -97,7 +97,7 @@ def ingest(
     """Read papers from files into the store (deduplicated; running it twice adds nothing)."""
     from assistant.ingest import IngestReport
     from assistant.ingest import ingest as run_ingest
-    from assistant.render import err, ingest_progress, print_json
+    from assistant.render import err, ingest_progress, print_input_messages, print_json
     from assistant.sources import FORMATS
 
     if fmt not in FORMATS:
@@ -116,13 +116,13 @@ def ingest(
     except KeyboardInterrupt:
         err.print(_interrupted(reached[-1] if reached else None), highlight=False)
         raise typer.Exit(130) from None
-    for problem in report.problems:
-        err.print(f"[yellow]skipped:[/yellow] {problem}", markup=True, highlight=False)
+    print_input_messages(report.problems, report.notes)
     if as_json:
         print_json(
             {
                 **report.__dict__,
                 "problems": [str(p) for p in report.problems],
+                "notes": [str(n) for n in report.notes],
                 "backup": str(report.backup or "") or None,
             }
         )

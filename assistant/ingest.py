@@ -24,7 +24,7 @@ from assistant import schema, sources
 from assistant.config import Settings, bundled_corpus_files
 from assistant.embeddings import embedder_name, get_embedder, model_tokenizer
 from assistant.errors import PapersError
-from assistant.sources import Format, Paper, SourceError, iter_input_files
+from assistant.sources import Format, Paper, SourceError, SourceNote, iter_input_files
 from assistant.store import Store, open_store, set_aside
 
 BATCH_PAPERS = 128
@@ -58,6 +58,7 @@ class IngestReport:
     bytes_read: int = 0  # of the input files as stored (compressed bytes for a compressed file)
     bytes_total: int = 0
     problems: list[SourceError] = field(default_factory=list)
+    notes: list[SourceNote] = field(default_factory=list)  # what the readers want the user to know
     backup: Path | None = None  # where --rebuild moved the old store
 
     def summary(self) -> str:
@@ -71,6 +72,10 @@ class IngestReport:
     def progress(self, stage: Stage = "embed") -> IngestProgress:
         return IngestProgress(stage, self.new + self.present, self.bytes_read, self.bytes_total)
 
+    def note(self, note: SourceNote) -> None:
+        if note not in self.notes:  # a file named twice says the same thing once
+            self.notes.append(note)
+
 
 def _size(path: Path) -> int:
     try:
@@ -80,8 +85,8 @@ def _size(path: Path) -> int:
 
 
 def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterator[Paper]:
-    """Every paper in the files, once each (first occurrence wins), as the files are read; problems and the
-    bytes read so far go into the report."""
+    """Every paper in the files, once each (first occurrence wins), as the files are read; problems, notes and
+    the bytes read so far go into the report."""
     # Every id seen is kept to drop duplicates across the whole input: ids are 16-character hashes, about
     # 100 bytes each in a set, so a million papers cost about 100 MB, against several GB for the papers.
     seen: set[str] = set()
@@ -95,7 +100,7 @@ def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterato
             report.problems.append(SourceError(file, "no such file or folder"))
             continue
         report.files += 1
-        for item in sources.iter_records(file, fmt, on_read=reached):
+        for item in sources.iter_records(file, fmt, report.note, reached):
             if isinstance(item, SourceError):
                 report.problems.append(item)
                 continue

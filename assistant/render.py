@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from assistant.models import Answer, Hit
+from assistant.sources import SourceError, SourceNote, normalise
 from assistant.view import answer_label, confidence_label, marked_text, source_line, sources_view
 
 if TYPE_CHECKING:
@@ -89,6 +91,20 @@ def ingest_progress(enabled: bool = True):
                     bar.update(task, completed=1, total=1)
 
         yield update
+
+
+def _terminal_text(text: str) -> str:
+    """Input text (file names, messages quoting a line) made safe to print: control characters removed, rich
+    markup escaped."""
+    return escape(normalise(text))
+
+
+def print_input_messages(problems: Iterable[SourceError], notes: Iterable[SourceNote]) -> None:
+    """What ingest met in its input, on stderr, once each: every skipped record, then every note."""
+    for problem in problems:
+        err.print(f"[yellow]skipped:[/yellow] {_terminal_text(str(problem))}")
+    for note in notes:
+        err.print(f"[yellow]note:[/yellow] {_terminal_text(str(note))}")
 
 
 def print_answer(result: Answer, streamed: bool = False) -> None:
