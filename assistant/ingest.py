@@ -46,6 +46,14 @@ class IngestProgress:
 Progress = Callable[[IngestProgress], None]
 
 
+@dataclass(frozen=True)
+class DatedDuplicate:
+    """A later copy of a paper whose first copy had no date, carrying the date it lacked (the same paper dated
+    by another page or file)."""
+
+    paper: Paper
+
+
 @dataclass
 class IngestReport:
     files: int = 0
@@ -53,6 +61,7 @@ class IngestReport:
     new: int = 0
     present: int = 0
     duplicates: int = 0
+    dated: int = 0  # papers stored without a date that a later copy of them dated
     chunks: int = 0
     seconds: float = 0.0
     bytes_read: int = 0  # of the input files as stored (compressed bytes for a compressed file)
@@ -63,9 +72,10 @@ class IngestReport:
 
     def summary(self) -> str:
         kept = f" The old store was moved to {self.backup}." if self.backup else ""
+        dated = f" ({self.dated} of them dated a paper stored without a date)" if self.dated else ""
         return (
             f"{self.files} files read: {self.new} new papers, {self.present} already present, "
-            f"{self.duplicates} duplicates, {len(self.problems)} problems; {self.chunks} chunks added "
+            f"{self.duplicates} duplicates{dated}, {len(self.problems)} problems; {self.chunks} chunks added "
             f"in {self.seconds:.1f} s" + kept
         )
 
@@ -84,12 +94,13 @@ def _size(path: Path) -> int:
         return 0
 
 
-def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterator[Paper]:
-    """Every paper in the files, once each (first occurrence wins), as the files are read; problems, notes and
-    the bytes read so far go into the report."""
+def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterator[Paper | DatedDuplicate]:
+    """Every paper in the files, once each (first occurrence wins), as the files are read; and a duplicate that
+    has the date its first copy lacked. Problems, notes and the bytes read so far go into the report."""
     # Every id seen is kept to drop duplicates across the whole input: ids are 16-character hashes, about
     # 100 bytes each in a set, so a million papers cost about 100 MB, against several GB for the papers.
     seen: set[str] = set()
+    undated: set[str] = set()  # the papers kept without a date (a subset of seen)
     done = 0  # bytes of the files before this one
 
     def reached(position: int) -> None:
@@ -105,18 +116,23 @@ def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterato
                 report.problems.append(item)
                 continue
             report.entries += 1
-            if item.id in seen:
-                report.duplicates += 1
+            if item.id not in seen:
+                seen.add(item.id)
+                if not item.date_iso:
+                    undated.add(item.id)
+                yield item
                 continue
-            seen.add(item.id)
-            yield item
+            report.duplicates += 1
+            if item.date_iso and item.id in undated:
+                undated.discard(item.id)
+                yield DatedDuplicate(item)
         done += _size(file)
         report.bytes_read = done
 
 
-def batches(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
-    """The papers in lists of `size` (the last one shorter), taken from the stream only as each is needed."""
-    stream = iter(papers)
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """The items in lists of `size` (the last one shorter), taken from the stream only as each is needed."""
+    stream = iter(items)
     while batch := list(itertools.islice(stream, size)):
         yield batch
 
@@ -190,8 +206,9 @@ def ingest(
             store.reset()
         store.check_embedding(embedder_name(settings))
         store.check_chunking()
-        written = _write(iter_papers(files, fmt, report), settings, store, report, progress)
-        if (written or store.bm25_stale()) and store.count() > 0:  # nothing to index in an empty store
+        _write(iter_papers(files, fmt, report), settings, store, report, progress)
+        changed = report.new or report.dated or store.bm25_stale()
+        if changed and store.count() > 0:  # nothing to index in an empty store
             if progress:
                 progress(report.progress("index"))
             store.rebuild_bm25()
@@ -201,8 +218,11 @@ def ingest(
     return report
 
 
-def _write(papers: Iterable[Paper], settings: Settings, store: Store, report: IngestReport, progress) -> int:
-    """Chunk, skip what is stored, embed and write, one batch of papers at a time, as they are read.
+def _write(
+    items: Iterable[Paper | DatedDuplicate], settings: Settings, store: Store, report: IngestReport, progress
+) -> None:
+    """Chunk, skip what is stored, embed and write, one batch of papers at a time, as they are read; then date
+    the stored papers that a later copy dated (their first copy is in this batch or an earlier one).
 
     A paper counts as stored when its last chunk is: chunks are written in order, so an interrupted run
     leaves whole papers plus at most one batch that the next run writes again under the same ids.
@@ -211,10 +231,11 @@ def _write(papers: Iterable[Paper], settings: Settings, store: Store, report: In
     embedder = None
     if progress:
         progress(report.progress())
-    for batch in batches(papers, BATCH_PAPERS):
-        chunked = [chunk_paper(p, splitter) for p in batch]
+    for batch in batches(items, BATCH_PAPERS):
+        papers = [item for item in batch if isinstance(item, Paper)]
+        chunked = [chunk_paper(p, splitter) for p in papers]
         present = store.existing_ids([c[-1].id for c in chunked])
-        new = [(p, chunks) for p, chunks in zip(batch, chunked, strict=True) if chunks[-1].id not in present]
+        new = [(p, chunks) for p, chunks in zip(papers, chunked, strict=True) if chunks[-1].id not in present]
         todo = [chunk for _, chunks in new for chunk in chunks]
         report.present += len(present)
         if todo:
@@ -230,9 +251,10 @@ def _write(papers: Iterable[Paper], settings: Settings, store: Store, report: In
             store.add(todo, embedder.embed([c.embed_text for c in todo]))
             report.new += len(chunked) - len(present)
             report.chunks += len(todo)
+        dated = {item.paper.id: schema.date_fields(item.paper) for item in batch if isinstance(item, DatedDuplicate)}
+        report.dated += store.add_dates(dated)
         if progress:
             progress(report.progress())
-    return report.new
 
 
 def ensure_ingested(settings: Settings, progress: Progress | None = None) -> IngestReport | None:

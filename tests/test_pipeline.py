@@ -68,6 +68,40 @@ def test_ingest_writes_each_batch_before_reading_the_rest_of_the_input(tmp_path,
     assert seen[-1].stage == "done" and seen[-1].bytes_read == size
 
 
+def _daily_page(header: str, papers: list[dict], dates: dict[str, str]) -> str:
+    """A Daily Papers page saved as text; a paper gets a byline and date line when `dates` has its title."""
+    lines = ["new", "Get trending papers in your email inbox!", "Subscribe", "byAK and the research community", header]
+    for paper in papers:
+        lines += [paper["title"], paper["abstract"]]
+        if paper["title"] in dates:
+            lines += ["  • 4 authors", "·", dates[paper["title"]]]
+    return "\n\n".join(lines) + "\n"
+
+
+def test_a_paper_undated_on_one_page_takes_the_date_another_page_gives_it(tmp_path):
+    from assistant.retrieve import undated
+
+    gradients, whales, solar = SMALL_CORPUS
+    first_page = tmp_path / "page-1.txt"  # the papers without date lines, as a page of search results shows them
+    first_page.write_text(_daily_page("Mar 11", [gradients, whales], {}), encoding="utf-8")
+    second_page = tmp_path / "page-2.txt"
+    second_page.write_text(
+        _daily_page("Nov 20", [solar, whales], {solar["title"]: "Nov 15, 2022", whales["title"]: "Oct 4, 2024 12"}),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path / "store")
+    ingest([first_page], settings)
+    assert undated(settings) == 2
+    both = ingest([first_page, second_page], settings)
+    assert (both.new, both.present, both.duplicates, both.dated) == (1, 2, 1, 1)
+    assert "1 duplicates (1 of them dated a paper stored without a date)" in both.summary()
+    assert undated(settings) == 1  # the gradient paper: no page dates it
+    hits = retrieve("whale song transcription", settings, filters=Filters(since="2024-01-01")).hits
+    assert [(h.title, h.metadata["date_iso"]) for h in hits] == [(whales["title"], "2024-10-04")]
+    again = ingest([first_page, second_page], settings)
+    assert (again.new, again.present, again.dated) == (0, 3, 0) and undated(settings) == 1
+
+
 def test_a_different_embedding_model_is_refused_with_the_fix(tmp_path):
     settings = make_settings(tmp_path / "store")
     ingest([write_jsonl(tmp_path / "small.jsonl", SMALL_CORPUS)], settings)

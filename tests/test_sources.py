@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.config import bundled_corpus_files
-from assistant.ingest import IngestReport, iter_papers
+from assistant.ingest import DatedDuplicate, IngestReport, iter_papers
 from assistant.sources import (
     Paper,
     SourceError,
@@ -78,9 +78,13 @@ def test_daily_dump_keeps_titles_abstracts_and_metadata(tmp_path):
 
 def test_bundled_corpus_has_385_entries_and_369_distinct_papers():
     report = IngestReport()
-    papers = list(iter_papers(bundled_corpus_files(), "auto", report))
+    items = list(iter_papers(bundled_corpus_files(), "auto", report))
+    papers = [p for p in items if isinstance(p, Paper)]
     assert (report.entries, len(papers), report.duplicates, report.problems) == (385, 369, 16, [])
     assert all(len(p.abstract) > 200 and len(p.title) < 300 for p in papers)
+    # 8 papers of daily-papers-a.txt (no dates) are dated on daily-papers-b.txt: those copies give the date
+    dated = [d.paper for d in items if isinstance(d, DatedDuplicate)]
+    assert len(dated) == 8 and all(p.source == "daily-papers-b.txt" and p.date_iso for p in dated)
 
 
 def test_daily_title_without_abstract_is_reported_with_its_line(tmp_path):
