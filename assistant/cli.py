@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
 
 from assistant.config import Settings
 from assistant.errors import PapersError
+
+if TYPE_CHECKING:
+    from assistant.ingest import IngestProgress
 
 HELP = (
     "Ask questions over paper abstracts and get answers that cite the papers they came from.\n\n"
@@ -94,34 +97,32 @@ def ingest(
     """Read papers from files into the store (deduplicated; running it twice adds nothing)."""
     from assistant.ingest import IngestReport
     from assistant.ingest import ingest as run_ingest
-    from assistant.render import err, print_json, progress_bar
+    from assistant.render import err, ingest_progress, print_input_messages, print_json
     from assistant.sources import FORMATS
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format")
     settings = _settings(ctx)
-    progress_state: dict = {}
+    reached: list[IngestProgress] = []  # the last progress reported, for the message after Ctrl-C
 
-    def track(stage, done, total):
-        if stage == "embed":
-            progress_state.update(done=done, total=total)
+    def track(at: IngestProgress) -> None:
+        reached[:] = [at]
         if bar:
-            bar(stage, done, total)
+            bar(at)
 
     try:
-        with progress_bar(not as_json) as bar:
+        with ingest_progress(not as_json) as bar:
             report: IngestReport = _run(lambda: run_ingest(paths, settings, fmt, rebuild, track))  # type: ignore[arg-type]
     except KeyboardInterrupt:
-        done, total = progress_state.get("done", 0), progress_state.get("total", "?")
-        err.print(f"Interrupted: {done} of {total} papers are in the store. Run the same command again to finish.")
+        err.print(_interrupted(reached[-1] if reached else None), highlight=False)
         raise typer.Exit(130) from None
-    for problem in report.problems:
-        err.print(f"[yellow]skipped:[/yellow] {problem}", markup=True, highlight=False)
+    print_input_messages(report.problems, report.notes)
     if as_json:
         print_json(
             {
                 **report.__dict__,
                 "problems": [str(p) for p in report.problems],
+                "notes": [str(n) for n in report.notes],
                 "backup": str(report.backup or "") or None,
             }
         )
@@ -131,11 +132,18 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _interrupted(at: IngestProgress | None) -> str:
+    """What an interrupted ingest leaves: the papers already in the store, and how much of the input was read."""
+    papers = at.papers if at else 0
+    read = f" ({at.bytes_read / at.bytes_total:.0%} of the input read)" if at and at.bytes_total else ""
+    return f"Interrupted: {papers} papers are in the store{read}. Run the same command again to finish."
+
+
 def _first_run(settings: Settings) -> None:
     from assistant.ingest import ensure_ingested
-    from assistant.render import err, progress_bar
+    from assistant.render import err, ingest_progress
 
-    with progress_bar() as bar:
+    with ingest_progress() as bar:
         report = ensure_ingested(settings, bar)
     if report is not None:
         err.print(f"First run: ingested the bundled sample corpus. {report.summary()}", highlight=False)

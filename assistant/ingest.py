@@ -1,5 +1,9 @@
 """Ingest: read files, drop duplicates, chunk with llama-index's SentenceSplitter, embed in batches, write to Chroma.
 
+Streaming: papers are read, chunked, embedded and written one batch of BATCH_PAPERS at a time, so memory is
+bounded by the batch, not by the input (a 400 MB arXiv snapshot is never held whole). The total number of
+papers is therefore not known until the end; progress is reported as papers done and bytes of input read.
+
 Resumable by construction: ids are content hashes, a paper counts as present only when its last chunk is in
 the collection, and every batch is written whole before the next starts. Running ingest again after an
 interruption finishes the job and adds nothing twice.
@@ -8,21 +12,48 @@ interruption finishes the job and adds nothing twice.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
-from assistant import schema
+from assistant import schema, sources
 from assistant.config import Settings, bundled_corpus_files
 from assistant.embeddings import embedder_name, get_embedder, model_tokenizer
 from assistant.errors import PapersError
-from assistant.sources import Format, Paper, SourceError, iter_input_files, read_file
+from assistant.sources import Format, Paper, SourceError, SourceNote, iter_input_files
 from assistant.store import Store, open_store, set_aside
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH_PAPERS = 128
+# reading, chunking, embedding and writing papers; building the BM25 index; encoding the new papers' token
+# vectors for the word-match rerank (tokens.py); finished
+Stage = Literal["embed", "index", "words", "done"]
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest has got. The number of papers is not known before the input is read to its end, so
+    the share done is the share of input bytes read."""
+
+    stage: Stage
+    papers: int  # papers read and in the store so far (written now, or already present)
+    bytes_read: int  # of the input files as stored on disk (compressed bytes for a compressed file)
+    bytes_total: int
+    encoded: tuple[int, int] = (0, 0)  # stage "words": papers whose tokens are indexed, of all papers
+
+
+Progress = Callable[[IngestProgress], None]
+
+
+@dataclass(frozen=True)
+class DatedDuplicate:
+    """A later copy of a paper whose first copy had no date, carrying the date it lacked (the same paper dated
+    by another page or file)."""
+
+    paper: Paper
 
 
 @dataclass
@@ -32,42 +63,84 @@ class IngestReport:
     new: int = 0
     present: int = 0
     duplicates: int = 0
+    dated: int = 0  # papers stored without a date that a later copy of them dated
     chunks: int = 0
     seconds: float = 0.0
+    bytes_read: int = 0  # of the input files as stored (compressed bytes for a compressed file)
+    bytes_total: int = 0
     problems: list[SourceError] = field(default_factory=list)
+    notes: list[SourceNote] = field(default_factory=list)  # what the readers want the user to know
     backup: Path | None = None  # where --rebuild moved the old store
 
     def summary(self) -> str:
         kept = f" The old store was moved to {self.backup}." if self.backup else ""
+        dated = f" ({self.dated} of them dated a paper stored without a date)" if self.dated else ""
         return (
             f"{self.files} files read: {self.new} new papers, {self.present} already present, "
-            f"{self.duplicates} duplicates, {len(self.problems)} problems; {self.chunks} chunks added "
+            f"{self.duplicates} duplicates{dated}, {len(self.problems)} problems; {self.chunks} chunks added "
             f"in {self.seconds:.1f} s" + kept
         )
 
+    def progress(self, stage: Stage = "embed") -> IngestProgress:
+        return IngestProgress(stage, self.new + self.present, self.bytes_read, self.bytes_total)
 
-def read_papers(paths: list[Path], fmt: Format, report: IngestReport) -> list[Paper]:
-    """Every paper in the files, once each (first occurrence wins); problems are collected in the report."""
+    def note(self, note: SourceNote) -> None:
+        if note not in self.notes:  # a file named twice says the same thing once
+            self.notes.append(note)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def iter_papers(files: list[Path], fmt: Format, report: IngestReport) -> Iterator[Paper | DatedDuplicate]:
+    """Every paper in the files, once each (first occurrence wins), as the files are read; and a duplicate that
+    has the date its first copy lacked. Problems, notes and the bytes read so far go into the report."""
+    # Every id seen is kept to drop duplicates across the whole input: ids are 16-character hashes, about
+    # 100 bytes each in a set, so a million papers cost about 100 MB, against several GB for the papers.
     seen: set[str] = set()
-    papers: list[Paper] = []
-    for file in iter_input_files(paths):
+    undated: set[str] = set()  # the papers kept without a date (a subset of seen)
+    done = 0  # bytes of the files before this one
+
+    def reached(position: int) -> None:
+        report.bytes_read = done + position
+
+    for file in files:
         if not file.exists():
             report.problems.append(SourceError(file, "no such file or folder"))
             continue
         report.files += 1
-        result = read_file(file, fmt)
-        report.problems.extend(result.problems)
-        for paper in result.papers:
-            report.entries += 1
-            if paper.id in seen:
-                report.duplicates += 1
+        for item in sources.iter_records(file, fmt, report.note, reached):
+            if isinstance(item, SourceError):
+                report.problems.append(item)
                 continue
-            seen.add(paper.id)
-            papers.append(paper)
-    return papers
+            report.entries += 1
+            if item.id not in seen:
+                seen.add(item.id)
+                if not item.date_iso:
+                    undated.add(item.id)
+                yield item
+                continue
+            report.duplicates += 1
+            if item.date_iso and item.id in undated:
+                undated.discard(item.id)
+                yield DatedDuplicate(item)
+        done += _size(file)
+        report.bytes_read = done
 
 
-def _splitter(settings: Settings):
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """The items in lists of `size` (the last one shorter), taken from the stream only as each is needed."""
+    stream = iter(items)
+    while batch := list(itertools.islice(stream, size)):
+        yield batch
+
+
+def make_splitter(settings: Settings):
+    """llama-index's SentenceSplitter, counting the embedding model's tokens."""
     from llama_index.core.node_parser import SentenceSplitter
 
     tokenizer = model_tokenizer()
@@ -125,7 +198,8 @@ def ingest(
     paths = paths or bundled_corpus_files()
     if not paths:
         raise PapersError("no input files given and no bundled corpus found", fix="papers ingest PATH ...")
-    papers = read_papers(paths, fmt, report)
+    files = list(iter_input_files(paths))
+    report.bytes_total = sum(_size(f) for f in files)
     if rebuild and store is None:
         report.backup = set_aside(settings)  # a damaged store cannot even be opened to reset it
     store = store or open_store(settings)
@@ -134,36 +208,44 @@ def ingest(
             store.reset()
         store.check_embedding(embedder_name(settings))
         store.check_chunking()
-        written = _write(papers, settings, store, report, progress)
-        if (written or store.bm25_stale()) and store.count() > 0:  # nothing to index in an empty store
+        _write(iter_papers(files, fmt, report), settings, store, report, progress)
+        changed = report.new or report.dated or store.bm25_stale()
+        if changed and store.count() > 0:  # nothing to index in an empty store
             if progress:
-                progress("index", 0, 1)
+                progress(report.progress("index"))
             store.rebuild_bm25()
-            if progress:
-                progress("index", 1, 1)
         rerank = settings.retrieval.rerank_depth > 0
         if rerank and store.count() > 0 and store.tokens_stale():  # only papers not yet indexed are encoded
-            store.rebuild_tokens((lambda done, total: progress("words", done, total)) if progress else None)
+
+            def words(done: int, total: int) -> None:
+                if progress:
+                    progress(replace(report.progress("words"), encoded=(done, total)))
+
+            store.rebuild_tokens(words)
+    if progress:
+        progress(report.progress("done"))
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _write(papers: list[Paper], settings: Settings, store: Store, report: IngestReport, progress) -> int:
-    """Chunk, skip what is stored, embed and write, one batch of papers at a time (memory stays flat).
+def _write(
+    items: Iterable[Paper | DatedDuplicate], settings: Settings, store: Store, report: IngestReport, progress
+) -> None:
+    """Chunk, skip what is stored, embed and write, one batch of papers at a time, as they are read; then date
+    the stored papers that a later copy dated (their first copy is in this batch or an earlier one).
 
     A paper counts as stored when its last chunk is: chunks are written in order, so an interrupted run
     leaves whole papers plus at most one batch that the next run writes again under the same ids.
     """
-    splitter = _splitter(settings)
+    splitter = make_splitter(settings)
     embedder = None
-    total = len(papers)
     if progress:
-        progress("embed", 0, total)
-    for start in range(0, total, BATCH_PAPERS):
-        batch = papers[start : start + BATCH_PAPERS]
-        chunked = [chunk_paper(p, splitter) for p in batch]
+        progress(report.progress())
+    for batch in batches(items, BATCH_PAPERS):
+        papers = [item for item in batch if isinstance(item, Paper)]
+        chunked = [chunk_paper(p, splitter) for p in papers]
         present = store.existing_ids([c[-1].id for c in chunked])
-        new = [(p, chunks) for p, chunks in zip(batch, chunked, strict=True) if chunks[-1].id not in present]
+        new = [(p, chunks) for p, chunks in zip(papers, chunked, strict=True) if chunks[-1].id not in present]
         todo = [chunk for _, chunks in new for chunk in chunks]
         report.present += len(present)
         if todo:
@@ -179,9 +261,10 @@ def _write(papers: list[Paper], settings: Settings, store: Store, report: Ingest
             store.add(todo, embedder.embed([c.embed_text for c in todo]))
             report.new += len(chunked) - len(present)
             report.chunks += len(todo)
+        dated = {item.paper.id: schema.date_fields(item.paper) for item in batch if isinstance(item, DatedDuplicate)}
+        report.dated += store.add_dates(dated)
         if progress:
-            progress("embed", min(start + BATCH_PAPERS, total), total)
-    return report.new
+            progress(report.progress())
 
 
 def ensure_ingested(settings: Settings, progress: Progress | None = None) -> IngestReport | None:

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from assistant.models import Answer, Hit
+from assistant.sources import SourceError, SourceNote, normalise
 from assistant.view import answer_label, confidence_label, marked_text, source_line, sources_view
+
+if TYPE_CHECKING:
+    from assistant.ingest import IngestProgress
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SNIPPET_CHARS = 220
 _STAGES = {
-    "embed": "Embedding papers",
-    "index": "Building the BM25 index",
-    "words": "Indexing words for matching",
     "papers": "Evaluating papers",
 }
 
@@ -47,6 +58,62 @@ def progress_bar(enabled: bool = True):
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def ingest_progress(enabled: bool = True):
+    """A progress callback for ingest, drawing on stderr: papers done and the share of the input read (how many
+    papers the input holds is only known at its end), then the BM25 index and the word index builds."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        papers = bar.add_task("Ingesting", total=None, detail="")
+        later: dict[str, int] = {}  # the index stages, each with its bar once it starts
+
+        def stage(name: str) -> int:
+            if name not in later:
+                later[name] = bar.add_task(name, total=None, detail="")
+            return later[name]
+
+        def update(at: IngestProgress) -> None:
+            done = f"{at.papers:,} papers, {at.bytes_read / 1e6:,.1f}/{at.bytes_total / 1e6:,.1f} MB"
+            bar.update(papers, completed=at.bytes_read, total=at.bytes_total or None, detail=done)
+            if at.stage == "index":
+                stage("BM25 index")
+            if at.stage == "words":
+                encoded, total = at.encoded
+                bar.update(stage("BM25 index"), completed=1, total=1)
+                bar.update(stage("Word index"), completed=encoded, total=total or None, detail=f"{encoded:,} papers")
+            if at.stage == "done":
+                bar.update(papers, completed=at.bytes_total or 1, total=at.bytes_total or 1)
+                for task in later.values():
+                    bar.update(task, completed=1, total=1)
+
+        yield update
+
+
+def _terminal_text(text: str) -> str:
+    """Input text (file names, messages quoting a line) made safe to print: control characters removed, rich
+    markup escaped."""
+    return escape(normalise(text))
+
+
+def print_input_messages(problems: Iterable[SourceError], notes: Iterable[SourceNote]) -> None:
+    """What ingest met in its input, on stderr, once each: every skipped record, then every note."""
+    for problem in problems:
+        err.print(f"[yellow]skipped:[/yellow] {_terminal_text(str(problem))}")
+    for note in notes:
+        err.print(f"[yellow]note:[/yellow] {_terminal_text(str(note))}")
 
 
 def print_answer(result: Answer, streamed: bool = False) -> None:

@@ -47,15 +47,22 @@ class Chunk:
     metadata: dict
 
 
+def date_fields(paper: Paper) -> dict:
+    """The date metadata of every chunk of a paper (date_int, YYYYMMDD or 0, is what date filters compare)."""
+    return {
+        "date": paper.date,
+        "date_iso": paper.date_iso,
+        "date_int": int(paper.date_iso.replace("-", "")) if paper.date_iso else 0,
+    }
+
+
 def paper_chunks(paper: Paper, pieces: list[str]) -> list[Chunk]:
     """A paper's chunks with their metadata (the paper's fields on every chunk, the abstract on chunk 0)."""
     base = {
         "paper_id": paper.id,
         "title": paper.title,
         "authors": paper.authors,
-        "date": paper.date,
-        "date_iso": paper.date_iso,
-        "date_int": int(paper.date_iso.replace("-", "")) if paper.date_iso else 0,
+        **date_fields(paper),
         "upvotes": paper.upvotes if paper.upvotes is not None else -1,
         "url": paper.url,
         "categories": paper.categories,

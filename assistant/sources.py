@@ -232,17 +232,18 @@ _SPREADSHEET = (
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[tuple[BinaryIO, str]]:
-    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz; and that compression's name."""
+def _open(path: Path) -> Iterator[tuple[BinaryIO, str, BinaryIO]]:
+    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz; that compression's name; and
+    the file as stored (whose position is how far the file has been read)."""
     with path.open("rb") as raw:
         magic = raw.read(10)
         raw.seek(0)
         for pattern, name, opener in _COMPRESSIONS:
             if pattern.match(magic):
                 with opener(raw) as stream:
-                    yield stream, name
+                    yield stream, name, raw
                 return
-        yield raw, "zip" if magic.startswith(b"PK\x03\x04") else ""
+        yield raw, "zip" if magic.startswith(b"PK\x03\x04") else "", raw
 
 
 def _read_failure(exc: BaseException, compression: str) -> str:
@@ -269,7 +270,7 @@ class _Head:
 def _read_head(path: Path) -> _Head:
     head = _Head()
     try:
-        with _open(path) as (stream, head.compression):
+        with _open(path) as (stream, head.compression, _raw):
             if head.compression == "zip":
                 head.problem = SourceError(path, _SPREADSHEET if _inner_suffix(path) in _SPREADSHEETS else _ZIP)
                 return head
@@ -371,11 +372,15 @@ def _wrong_format(fmt: str, head: str) -> str | None:
     return None
 
 
-def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) -> Iterator[Paper | SourceError]:
+def iter_records(
+    path: Path, fmt: Format = "auto", on_note: Note | None = None, on_read: Callable[[int], None] | None = None
+) -> Iterator[Paper | SourceError]:
     """Stream one file's papers, and its problems in between; nothing is raised, and memory stays bounded.
 
     on_note receives what the user should know although nothing was skipped (text read as Windows-1252,
-    dates without a year). A file that yields no paper always yields a problem naming it.
+    dates without a year). on_read receives, before each item, how many bytes of the file as stored (compressed,
+    for a compressed file) have been read, for a progress display. A file that yields no paper always yields a
+    problem naming it.
     """
     note: Note = on_note or (lambda _note: None)
     head = _read_head(path)
@@ -389,7 +394,7 @@ def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) 
         return
     found = problems = 0
     try:
-        with _open(path) as (stream, _compression):
+        with _open(path) as (stream, _compression, raw):
             lines = _lines(path, stream, head.encoding, note)
             if fmt == "daily":
                 items = _read_daily(path, lines, note)
@@ -404,6 +409,8 @@ def iter_records(path: Path, fmt: Format = "auto", on_note: Note | None = None) 
                     problems += 1
                 else:
                     found += 1
+                if on_read and not raw.closed:  # a UTF-16 reader's text wrapper closes it once the text ends
+                    on_read(raw.tell())
                 yield item
     except _READ_ERRORS as exc:
         problems += 1

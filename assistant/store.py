@@ -178,6 +178,26 @@ class Store:
                 metadatas=[meta for _, meta in part],
             )
 
+    def add_dates(self, dates: dict[str, dict]) -> int:
+        """Give stored papers that have no date the date fields in `dates` (paper id -> schema.date_fields), on
+        every chunk and on the whole-paper vector; a paper that has a date keeps it. How many were dated."""
+        if not dates or self._coll is None:
+            return 0
+        firsts = self._coll.get(ids=[schema.first_chunk(pid) for pid in dates], include=["metadatas"])
+        undated = {
+            schema.paper_of(cid): int(meta.get("n_chunks", 1))
+            for cid, meta in zip(firsts["ids"], firsts["metadatas"], strict=True)
+            if not meta.get("date_iso")
+        }
+        chunks = [(cid, dates[pid]) for pid, n in undated.items() for cid in schema.chunk_ids(pid, n)]
+        whole = [(pid, {k: dates[pid][k] for k in schema.FILTER_KEYS if k in dates[pid]}) for pid in undated]
+        batch = max(1, min(self._client.get_max_batch_size(), _PAGE))
+        for collection, rows in ((self._coll, chunks), (self._whole_coll, whole)):
+            for start in range(0, len(rows) if collection is not None else 0, batch):
+                part = rows[start : start + batch]
+                collection.update(ids=[i for i, _ in part], metadatas=[fields for _, fields in part])
+        return len(undated)
+
     def query_whole(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> dict[str, float]:
         """Paper id -> cosine of the k papers whose whole-paper vectors are nearest ({} in older stores)."""
         if self._whole_coll is None:

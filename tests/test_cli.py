@@ -169,3 +169,26 @@ def test_impossible_dates_are_usage_errors_and_undated_papers_are_counted(first_
     assert runner.invoke(app, ["search", "q", "--since", "2024-13-45"]).exit_code == 2
     result = runner.invoke(app, ["--store", str(store), "search", "language models", "--since", "2020-01-01"])
     assert result.exit_code == 0 and "papers have no known date and are left out" in result.stderr
+
+
+def test_ingest_says_once_which_file_was_read_as_windows_1252_naming_it_exactly(tmp_path):
+    excel = tmp_path / "papers [draft].csv"  # brackets that rich would take for markup
+    excel.write_bytes(
+        "title,abstract\n"
+        "Café Routing,Routing Wi-Fi traffic in crowded cafés with a learned scheduler cuts latency by half.\n".encode(
+            "cp1252"
+        )
+    )
+    broken = tmp_path / "notes [v2].jsonl"
+    broken.write_text('{"title": "x"\n')
+    store = str(tmp_path / "store")
+    result = runner.invoke(app, ["--store", store, "ingest", str(excel), str(excel), str(broken)])
+    assert result.exit_code == 1, result.output
+    note = f"{excel}:2: not UTF-8: read as Windows-1252"
+    assert f"note: {note}" in result.stderr and result.stderr.count("read as Windows-1252") == 1
+    assert "save the file as UTF-8" in result.stderr
+    assert f"skipped: {broken}:1: not valid JSON" in result.stderr
+    as_json = runner.invoke(app, ["--store", store, "ingest", "--json", str(excel)])
+    assert as_json.exit_code == 0, as_json.output
+    [only] = json.loads(as_json.stdout)["notes"]
+    assert only.startswith(note)

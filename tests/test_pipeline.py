@@ -27,6 +27,81 @@ def test_ingest_twice_adds_nothing_and_says_so(tmp_path):
     assert open_store(settings).count() == chunks
 
 
+def test_ingest_writes_each_batch_before_reading_the_rest_of_the_input(tmp_path, monkeypatch):
+    """Memory is bounded by the batch, not the input: the first papers are stored while the file is still being
+    read, and progress says how many papers are done and how much of the file was read."""
+    from assistant import ingest as ingest_module
+    from assistant import sources
+    from assistant.store import Store
+
+    records = [
+        {"title": f"Routing study {i}", "abstract": f"We measure expert routing sparsity in experiment number {i}."}
+        for i in range(40)
+    ]
+    corpus = write_jsonl(tmp_path / "many.jsonl", records)
+    monkeypatch.setattr(ingest_module, "BATCH_PAPERS", 8)
+    read: list = []
+    reader = sources.iter_records
+
+    def counted(*args, **kwargs):
+        for item in reader(*args, **kwargs):
+            read.append(item)
+            yield item
+
+    read_at_first_write: list[int] = []
+    add = Store.add
+
+    def first_write_noted(self, chunks, vectors):
+        read_at_first_write.append(len(read))
+        add(self, chunks, vectors)
+
+    monkeypatch.setattr(sources, "iter_records", counted)
+    monkeypatch.setattr(Store, "add", first_write_noted)
+    seen: list = []
+    report = ingest([corpus], make_settings(tmp_path / "store"), progress=seen.append)
+    assert report.new == 40 and len(read) == 40
+    assert read_at_first_write[0] == 8  # one batch read, then written; the other 32 records not yet read
+    size = corpus.stat().st_size
+    papers = [(at.papers, at.bytes_read) for at in seen if at.stage == "embed"]
+    assert [n for n, _ in papers] == [0, 8, 16, 24, 32, 40]
+    assert 0 < papers[1][1] < size / 2 and all(at.bytes_total == size for at in seen)
+    assert seen[-1].stage == "done" and seen[-1].bytes_read == size
+
+
+def _daily_page(header: str, papers: list[dict], dates: dict[str, str]) -> str:
+    """A Daily Papers page saved as text; a paper gets a byline and date line when `dates` has its title."""
+    lines = ["new", "Get trending papers in your email inbox!", "Subscribe", "byAK and the research community", header]
+    for paper in papers:
+        lines += [paper["title"], paper["abstract"]]
+        if paper["title"] in dates:
+            lines += ["  • 4 authors", "·", dates[paper["title"]]]
+    return "\n\n".join(lines) + "\n"
+
+
+def test_a_paper_undated_on_one_page_takes_the_date_another_page_gives_it(tmp_path):
+    from assistant.retrieve import undated
+
+    gradients, whales, solar = SMALL_CORPUS
+    first_page = tmp_path / "page-1.txt"  # the papers without date lines, as a page of search results shows them
+    first_page.write_text(_daily_page("Mar 11", [gradients, whales], {}), encoding="utf-8")
+    second_page = tmp_path / "page-2.txt"
+    second_page.write_text(
+        _daily_page("Nov 20", [solar, whales], {solar["title"]: "Nov 15, 2022", whales["title"]: "Oct 4, 2024 12"}),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path / "store")
+    ingest([first_page], settings)
+    assert undated(settings) == 2
+    both = ingest([first_page, second_page], settings)
+    assert (both.new, both.present, both.duplicates, both.dated) == (1, 2, 1, 1)
+    assert "1 duplicates (1 of them dated a paper stored without a date)" in both.summary()
+    assert undated(settings) == 1  # the gradient paper: no page dates it
+    hits = retrieve("whale song transcription", settings, filters=Filters(since="2024-01-01")).hits
+    assert [(h.title, h.metadata["date_iso"]) for h in hits] == [(whales["title"], "2024-10-04")]
+    again = ingest([first_page, second_page], settings)
+    assert (again.new, again.present, again.dated) == (0, 3, 0) and undated(settings) == 1
+
+
 def test_a_different_embedding_model_is_refused_with_the_fix(tmp_path):
     settings = make_settings(tmp_path / "store")
     ingest([write_jsonl(tmp_path / "small.jsonl", SMALL_CORPUS)], settings)

@@ -15,8 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.config import bundled_corpus_files
-from assistant.ingest import IngestReport, read_papers
-from assistant.sources import Paper, SourceError, detect_format, iter_records, paper_id, parse_date, read_file
+from assistant.ingest import DatedDuplicate, IngestReport, iter_papers
+from assistant.sources import (
+    Paper,
+    SourceError,
+    detect_format,
+    iter_input_files,
+    iter_records,
+    paper_id,
+    parse_date,
+    read_file,
+)
 
 DAILY = """new
 
@@ -69,9 +78,13 @@ def test_daily_dump_keeps_titles_abstracts_and_metadata(tmp_path):
 
 def test_bundled_corpus_has_385_entries_and_369_distinct_papers():
     report = IngestReport()
-    papers = read_papers(bundled_corpus_files(), "auto", report)
+    items = list(iter_papers(bundled_corpus_files(), "auto", report))
+    papers = [p for p in items if isinstance(p, Paper)]
     assert (report.entries, len(papers), report.duplicates, report.problems) == (385, 369, 16, [])
     assert all(len(p.abstract) > 200 and len(p.title) < 300 for p in papers)
+    # 8 papers of daily-papers-a.txt (no dates) are dated on daily-papers-b.txt: those copies give the date
+    dated = [d.paper for d in items if isinstance(d, DatedDuplicate)]
+    assert len(dated) == 8 and all(p.source == "daily-papers-b.txt" and p.date_iso for p in dated)
 
 
 def test_daily_title_without_abstract_is_reported_with_its_line(tmp_path):
@@ -167,7 +180,7 @@ def test_bad_file_does_not_stop_the_others(tmp_path):
     (tmp_path / "a.jsonl").write_text(json.dumps({"title": "A", "abstract": "Alpha."}) + "\n")
     (tmp_path / "b.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
     report = IngestReport()
-    papers = read_papers([tmp_path, tmp_path / "missing.jsonl"], "auto", report)
+    papers = list(iter_papers(list(iter_input_files([tmp_path, tmp_path / "missing.jsonl"])), "auto", report))
     assert [p.title for p in papers] == ["A"]
     assert {Path(p.file).name for p in report.problems} == {"b.txt", "missing.jsonl"}
 
@@ -213,7 +226,7 @@ def test_a_folder_of_thousands_of_files_is_read_with_every_problem_named(tmp_pat
                 json.dumps({"title": f"Paper {i}", "abstract": f"Abstract {i}."}) + "\n"
             )
     report = IngestReport()
-    papers = read_papers([tmp_path], "auto", report)
+    papers = list(iter_papers(list(iter_input_files([tmp_path])), "auto", report))
     assert len(papers) == 2994 and report.files == 3000
     assert sorted(Path(p.file).name for p in report.problems) == sorted(f"p{i}.jsonl" for i in range(0, 3000, 500))
     assert all(p.line == 1 for p in report.problems)

@@ -26,14 +26,14 @@ def test_an_ingest_encodes_only_the_new_papers_and_keeps_the_others_vectors(tmp_
     first = open_store(settings).tokens()
     assert first is not None and len(first) == 3
     before = {pid: first.vectors(pid).copy() for pid in first.paper_ids}
-    steps: list[tuple[str, int, int]] = []
+    steps: list[tuple[str, tuple[int, int]]] = []
     ingest(
         [write_jsonl(tmp_path / "b.jsonl", [*SMALL_CORPUS, EXTRA])],
         settings,
-        progress=lambda stage, done, total: steps.append((stage, done, total)),
+        progress=lambda at: steps.append((at.stage, at.encoded)),
     )
     after = open_store(make_settings(store_dir)).tokens()
-    assert len(after) == 4 and ("words", 4, 4) in steps
+    assert len(after) == 4 and ("words", (4, 4)) in steps
     for pid, vectors in before.items():  # the papers already indexed were not encoded again
         assert np.array_equal(after.vectors(pid), vectors)
 

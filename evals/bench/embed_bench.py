@@ -14,14 +14,14 @@ import time
 def main() -> None:
     from assistant.config import Settings, bundled_corpus_files
     from assistant.embeddings import get_embedder
-    from assistant.ingest import _splitter, chunk_paper
+    from assistant.ingest import chunk_paper, make_splitter
     from assistant.sources import read_file
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=1500)
     args = parser.parse_args()
     base = Settings().updated(store={"path": tempfile.mkdtemp(prefix="embed-bench-")})
-    splitter = _splitter(base)
+    splitter = make_splitter(base)
     texts = [
         c.embed_text for f in bundled_corpus_files() for p in read_file(f).papers for c in chunk_paper(p, splitter)
     ]

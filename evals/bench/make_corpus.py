@@ -11,11 +11,24 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
-from assistant.answer import split_sentences
 from assistant.config import bundled_corpus_files
 from assistant.sources import read_file
+from assistant.text import split_sentences
+
+
+def synthetic_papers(count: int, seed: int = 13) -> Iterator[tuple[str, str, str]]:
+    """(title, abstract, ISO date) of `count` synthetic papers, one at a time."""
+    base = {p.id: p for f in bundled_corpus_files() for p in read_file(f).papers}
+    papers = sorted(base.values(), key=lambda p: p.id)
+    rng = random.Random(seed)
+    for i in range(count):
+        paper = papers[i % len(papers)]
+        sentences = split_sentences(paper.abstract) or [paper.abstract]
+        rng.shuffle(sentences)
+        yield f"{paper.title} (variant {i})", " ".join(sentences), paper.date_iso
 
 
 def main() -> None:
@@ -24,16 +37,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
-    base = {p.id: p for f in bundled_corpus_files() for p in read_file(f).papers}
-    papers = sorted(base.values(), key=lambda p: p.id)
-    rng = random.Random(args.seed)
     with args.out.open("w", encoding="utf-8") as out:
-        for i in range(args.papers):
-            paper = papers[i % len(papers)]
-            sentences = split_sentences(paper.abstract) or [paper.abstract]
-            rng.shuffle(sentences)
-            record = {"title": f"{paper.title} (variant {i})", "abstract": " ".join(sentences), "date": paper.date_iso}
-            out.write(json.dumps(record) + "\n")
+        for title, abstract, date in synthetic_papers(args.papers, args.seed):
+            out.write(json.dumps({"title": title, "abstract": abstract, "date": date}) + "\n")
     print(f"wrote {args.papers} papers to {args.out}")
 
 

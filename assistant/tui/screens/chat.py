@@ -70,14 +70,15 @@ class ChatScreen(Screen):
 
     @work(thread=True, group="startup")
     def _open_store(self) -> None:
-        from assistant.ingest import ensure_ingested
+        from assistant.ingest import IngestProgress, ensure_ingested
         from assistant.store import open_store
 
         status = self.query_one(StatusBar)
 
-        def progress(stage: str, done: int, total: int) -> None:
+        def progress(at: IngestProgress) -> None:
+            read = f", {at.bytes_read / at.bytes_total:.0%} read" if at.bytes_total else ""
             self.app.call_from_thread(
-                setattr, status, "activity", f"first run: indexing the sample corpus {done}/{total}"
+                setattr, status, "activity", f"first run: indexing the sample corpus, {at.papers} papers{read}"
             )
 
         self.app.call_from_thread(setattr, status, "activity", "opening the store")
