@@ -91,25 +91,28 @@ class Question:
     def match(self, papers: list[np.ndarray]) -> list[float]:
         """For each paper, the IDF-weighted mean of the words' best matches: how much of the question it covers.
 
-        One product against all the papers' tokens at once: twenty separate small products cost ~10x more.
+        One product against all the papers' tokens at once, then one max per paper and word piece: twenty
+        separate products and Python loops cost ~3x more.
         """
         import numpy as np
 
         weights = np.array([w.weight for w in self.words], dtype="float32")
-        if not weights.sum() or not papers:
-            return [0.0] * len(papers)
         sizes = np.array([len(p) for p in papers])
+        if not weights.sum() or not len(papers) or not sizes.all():
+            return [self.match_one(p) for p in papers]
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         similarity = self.vectors @ np.concatenate(papers).T  # question pieces x all tokens
-        out = []
-        for start, size in zip(starts, sizes, strict=True):
-            if not size:
-                out.append(0.0)
-                continue
-            best = similarity[:, start : start + size].max(axis=1)
-            per_word = np.array([best[w.positions].mean() for w in self.words], dtype="float32")
-            out.append(float(per_word @ weights / weights.sum()))
-        return out
+        best = np.maximum.reduceat(similarity, starts, axis=1)  # question pieces x papers
+        pieces_to_words = np.zeros((len(self.words), len(self.vectors)), dtype="float32")
+        for i, word in enumerate(self.words):
+            pieces_to_words[i, word.positions] = 1 / len(word.positions)
+        return [float(v) for v in weights @ (pieces_to_words @ best) / weights.sum()]
+
+    def match_one(self, paper: np.ndarray) -> float:
+        total = sum(w.weight for w in self.words)
+        if not total:
+            return 0.0
+        return sum(w.weight * m for w, m in zip(self.words, self.best_matches(paper), strict=True)) / total
 
 
 def encode_question(
