@@ -77,9 +77,10 @@ class ChatScreen(Screen):
 
         def progress(at: IngestProgress) -> None:
             read = f", {at.bytes_read / at.bytes_total:.0%} read" if at.bytes_total else ""
-            self.app.call_from_thread(
-                setattr, status, "activity", f"first run: indexing the sample corpus, {at.papers} papers{read}"
-            )
+            text = f"first run: indexing the sample corpus, {at.papers} papers{read}"
+            if at.stage == "words":
+                text = f"first run: indexing words for matching, {at.encoded[0]} of {at.encoded[1]} papers"
+            self.app.call_from_thread(setattr, status, "activity", text)
 
         self.app.call_from_thread(setattr, status, "activity", "opening the store")
         try:
