@@ -211,10 +211,14 @@ def _filters(since: str | None, until: str | None, source: str | None):
 
 
 def _undated_note(settings: Settings, filters) -> None:
-    """One line when a date filter leaves out papers whose date is unknown."""
+    """One line when a date filter leaves out papers whose date is unknown, and one when the store lacks the
+    word index the rerank needs."""
     from assistant.render import err
-    from assistant.retrieve import undated
+    from assistant.retrieve import index_note, undated
 
+    note = index_note(settings)
+    if note:
+        err.print(f"note: {note}", highlight=False, markup=False)
     if filters.since or filters.until:
         count = undated(settings)
         if count:

@@ -57,6 +57,11 @@ def _store(settings: Settings) -> Check:
     store.check_chunking()
     index = store.bm25()
     papers = len(index.paper_ids) if index else 0
+    from assistant.retrieve import index_note
+
+    note = index_note(settings, store)
+    if note:
+        return Check("store", False, f"{store.where}: {note.split(';')[0]}", note.split("; ", 1)[1])
     return Check("store", True, f"{store.where}: {papers} papers, {store.count()} chunks, model and chunking match")
 
 

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     import numpy as np
 
 CHUNKS_SHOWN = 2  # matching chunk texts kept per hit (the snippet and one more)
+# A query encodes at most this many papers missing from the token index (another client ingested them) before
+# it reranks, about 3 s; with more missing (a store built before the index existed) it does not rerank and the
+# CLI says how to build the index (index_note).
+QUERY_BUILD_LIMIT = 64
 
 
 def bm25_mask(index: BM25Index, filters: Filters | None):
@@ -162,7 +166,7 @@ def rerank(
     scores over the reranked papers), so shares of the top score (extractive.py) keep their meaning.
     """
     cfg = settings.retrieval
-    token_index = store.tokens()
+    token_index = store.tokens(build_limit=QUERY_BUILD_LIMIT)
     top = ranked[: cfg.rerank_depth]
     if token_index is None or len(top) < 2:
         return ranked
@@ -201,6 +205,22 @@ def _hits(
             )
         )
     return hits
+
+
+def index_note(settings: Settings, store: Store | None = None) -> str:
+    """What to tell the user when the word-match rerank is on but too much of the store lacks token vectors
+    for a query to build them ("" when all is well)."""
+    if settings.retrieval.rerank_depth <= 1 or settings.retrieval.match_weight <= 0:
+        return ""
+    store = store or open_store(settings)
+    index = store.bm25()
+    missing = store.tokens_missing() if index is not None else 0
+    if missing <= QUERY_BUILD_LIMIT:
+        return ""
+    return (
+        f"the word index lacks {missing} of {len(index)} papers, so results are not reranked by word match; "
+        "run `papers ingest` on your input files again to build it (nothing is added twice)"
+    )
 
 
 def undated(settings: Settings, store: Store | None = None) -> int:

@@ -354,14 +354,30 @@ class Store:
         state = tokens.saved_state(self._tokens_dir)
         return state.get("count") != self.count() or state.get("model") != token_encoder(self.settings).name
 
-    def tokens(self) -> tokens.TokenIndex | None:
-        """Every paper's token vectors, updated first when the collection changed (as bm25())."""
+    def tokens_missing(self) -> int:
+        """How many stored papers the saved token index lacks (all of them when it was built by another
+        encoder or is missing)."""
+        from assistant.embeddings import token_encoder
+
+        index = self.bm25()
+        if index is None:
+            return 0
+        state = tokens.saved_state(self._tokens_dir)
+        if state.get("model") != token_encoder(self.settings).name:
+            return len(index)
+        return len(set(index.paper_ids) - set(state["paper_ids"]))
+
+    def tokens(self, build_limit: int | None = None) -> tokens.TokenIndex | None:
+        """Every paper's token vectors, updated first when the collection changed (as bm25()); None, without
+        building, when more than build_limit papers would have to be encoded first."""
         index = self.bm25()
         if index is None:
             return None
         if self._tokens is not None and self._tokens_count == index.count:
             return self._tokens
         if self.tokens_stale():
+            if build_limit is not None and self.tokens_missing() > build_limit:
+                return None
             self.rebuild_tokens()
         else:
             self._tokens = tokens.load(self._tokens_dir)

@@ -79,3 +79,28 @@ def test_the_word_match_rerank_lifts_a_paraphrased_question_to_its_paper(corpus_
     fused_only = retrieve(question, corpus_settings.updated(retrieval={"rerank_depth": 0}), top_k=10).hits
     assert reranked[0].title == expected
     assert [h.title for h in fused_only].index(expected) > 0
+
+
+def test_a_store_without_its_word_index_says_how_to_build_it_instead_of_stalling(tmp_path, monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from assistant import retrieve as retrieve_module
+    from assistant.cli import app
+
+    monkeypatch.setattr(retrieve_module, "QUERY_BUILD_LIMIT", 2)  # as a store of thousands of papers
+    store_dir = tmp_path / "store"
+    good = write_jsonl(tmp_path / "a.jsonl", SMALL_CORPUS)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--store", str(store_dir), "ingest", str(good)]).exit_code == 0
+    shutil.rmtree(store_dir / "tokens")  # a store built before the word index existed
+    result = runner.invoke(app, ["--store", str(store_dir), "search", "solar panels"])
+    assert result.exit_code == 0 and "Solar Panel Defect Detection" in result.stdout
+    assert "the word index lacks 3 of 3 papers" in result.stderr and "papers ingest" in result.stderr
+    assert not (store_dir / "tokens").exists()  # the query did not spend minutes encoding the store
+    doctor = runner.invoke(app, ["--store", str(store_dir), "doctor"])
+    assert doctor.exit_code == 1 and "word index lacks 3 of 3 papers" in doctor.output
+    assert runner.invoke(app, ["--store", str(store_dir), "ingest", str(good)]).exit_code == 0
+    again = runner.invoke(app, ["--store", str(store_dir), "search", "solar panels"])
+    assert again.exit_code == 0 and "word index" not in again.stderr
