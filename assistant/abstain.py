@@ -39,7 +39,7 @@ def word_matches(
     if not (hit.abstract or hit.chunks):
         return []
     encoder = token_encoder(settings)
-    stored = store.tokens() if store is not None and settings.retrieval.rerank_depth > 0 else None
+    stored = store.tokens(build_limit=0) if store is not None else None  # what retrieval loaded; never built here
     if stored is not None and hit.paper_id in stored:
         paper = stored.vectors(hit.paper_id)
     else:

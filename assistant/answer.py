@@ -66,6 +66,7 @@ def answer(
         abstained=False,
         sources=hits,
         ranking=[h.title for h in ranked.hits],
+        notes=ranked.notes,
         standalone_question=standalone,
         model=settings.llm.model if mode == "llm" else None,
     )

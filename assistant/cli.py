@@ -186,10 +186,18 @@ def ask(
     result = _run(
         lambda: answer(question, settings, filters=filters, on_token=on_token if stream else None, fallback=fallback)
     )
+    _print_notes(result.notes)
     if as_json:
         print_json(answer_json(result))
     else:
         print_answer(result, streamed=stream)
+
+
+def _print_notes(notes: list[str]) -> None:
+    from assistant.render import err
+
+    for note in notes:
+        err.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _filters(since: str | None, until: str | None, source: str | None):
@@ -211,14 +219,10 @@ def _filters(since: str | None, until: str | None, source: str | None):
 
 
 def _undated_note(settings: Settings, filters) -> None:
-    """One line when a date filter leaves out papers whose date is unknown, and one when the store lacks the
-    word index the rerank needs."""
+    """One line when a date filter leaves out papers whose date is unknown."""
     from assistant.render import err
-    from assistant.retrieve import index_note, undated
+    from assistant.retrieve import undated
 
-    note = index_note(settings)
-    if note:
-        err.print(f"note: {note}", highlight=False, markup=False)
     if filters.since or filters.until:
         count = undated(settings)
         if count:
@@ -249,6 +253,7 @@ def search(
     _run(lambda: _first_run(settings))
     _run(lambda: _undated_note(settings, filters))
     result = _run(lambda: retrieve(query, settings, top_k=top_k, filters=filters))
+    _print_notes(result.notes)
     if not result.hits and filters.active():
         from assistant.render import err
 

@@ -146,6 +146,12 @@ def _torch_export(torch, model, ids, axes, tmp: Path) -> None:
     )
 
 
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+
+
 class OnnxEmbedder:
     """all-MiniLM-L6-v2 on ONNX Runtime, with mean pooling as sentence-transformers does it.
 
@@ -210,27 +216,24 @@ class OnnxEmbedder:
         import numpy as np
 
         encoding = self._tokenizer.encode(text)
-        ids = np.array([encoding.ids], dtype="int64")
-        hidden = self._session.run(
-            None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-        )[0][0]
+        hidden = self._hidden(encoding.ids)
         pooled = hidden.mean(axis=0)
-        tokens = hidden / np.linalg.norm(hidden, axis=1, keepdims=True).clip(min=1e-12)
-        return pooled / max(float(np.linalg.norm(pooled)), 1e-12), (encoding, tokens)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12), (encoding, _unit_rows(hidden))
 
     def token_vectors(self, texts: list[str]) -> list[tuple[object, np.ndarray]]:
         """Each text's tokenizer encoding (word ids, offsets) and its unit-length contextual token vectors,
         [CLS] and [SEP] included, before pooling: what a word-by-word match of two texts needs."""
+
+        return [(encoding, _unit_rows(self._hidden(encoding.ids))) for encoding in self._tokenizer.encode_batch(texts)]
+
+    def _hidden(self, token_ids: list[int]) -> np.ndarray:
+        """One text's token vectors before pooling, from one unpadded run of the model."""
         import numpy as np
 
-        out = []
-        for encoding in self._tokenizer.encode_batch(texts):
-            ids = np.array([encoding.ids], dtype="int64")
-            hidden = self._session.run(
-                None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            )[0][0]
-            out.append((encoding, hidden / np.linalg.norm(hidden, axis=1, keepdims=True).clip(min=1e-12)))
-        return out
+        ids = np.array([token_ids], dtype="int64")
+        return self._session.run(
+            None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        )[0][0]
 
 
 class OpenAIEmbedder:

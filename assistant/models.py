@@ -57,6 +57,7 @@ class Retrieval(BaseModel):
     hits: list[Hit]
     seconds: float
     query_vector: list[float] = Field(default_factory=list, repr=False)
+    notes: list[str] = Field(default_factory=list)  # what the user should know about this ranking
 
 
 class Citation(BaseModel):
@@ -99,6 +100,7 @@ class Answer(BaseModel):
     fallback: str | None = None  # why the LLM was not used although configured (answer(fallback=True))
     degenerate: str | None = None  # what was wrong with the model's answer, which was replaced (answer.py)
     rejected_text: str | None = None  # that answer, as the model wrote it
+    notes: list[str] = Field(default_factory=list)  # the retrieval's notes (e.g. the rerank was skipped)
 
     @property
     def cited_ids(self) -> list[str]:

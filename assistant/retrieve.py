@@ -20,7 +20,7 @@ from assistant.embeddings import get_embedder, token_encoder
 from assistant.fusion import fuse, order, ranks, zscores
 from assistant.models import Filters, Hit, Mode, Retrieval
 from assistant.store import Store, open_store
-from assistant.tokens import encode_question
+from assistant.tokens import TokenIndex, encode_question
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +86,7 @@ def retrieve(
     embedder = get_embedder(settings)
     store.check_embedding(embedder.name)
     encoded = None
-    if mode == "hybrid" and cfg.rerank_depth > 1 and embedder is token_encoder(settings):
+    if mode == "hybrid" and _reranks(settings) and embedder is token_encoder(settings):
         vector, encoded = embedder.encode_query(question)  # one model run for the vector and the rerank
     else:
         vector = embedder.embed([question])[0]
@@ -138,8 +138,13 @@ def retrieve(
     weights = {"dense": cfg.dense_weight, "paper": cfg.paper_weight, "bm25": cfg.bm25_weight}
     scores = fuse(signals, weights, prefer=prefer, prefer_bonus=cfg.prefer_bonus)
     ranked = order(scores)
-    if mode == "hybrid" and cfg.rerank_depth > 1 and cfg.match_weight > 0:
-        ranked = rerank(question, scores, ranked, store, index, settings, encoded)
+    notes = []
+    if mode == "hybrid" and _reranks(settings):
+        token_index = store.tokens(build_limit=QUERY_BUILD_LIMIT)
+        if token_index is None:
+            notes.append(index_note(settings, store))
+        else:
+            ranked = rerank(question, scores, ranked, token_index, index, settings, encoded)
     best = ranked[: top_k or cfg.top_k]
     texts = {cid: text for cid, (_, text) in dense.items()}
     hits = _hits(store, best, chunk_order, texts)
@@ -147,14 +152,20 @@ def retrieve(
     for hit in hits:
         hit.score, hit.relevance = scores[hit.paper_id], best_cos[hit.paper_id]
         hit.dense_rank, hit.bm25_rank = dense_rank[hit.paper_id], bm25_rank.get(hit.paper_id, 0)
-    return Retrieval(question=question, hits=hits, seconds=time.perf_counter() - started, query_vector=vector.tolist())
+    return Retrieval(
+        question=question,
+        hits=hits,
+        seconds=time.perf_counter() - started,
+        query_vector=vector.tolist(),
+        notes=notes,
+    )
 
 
 def rerank(
     question: str,
     scores: dict[str, float],
     ranked: list[str],
-    store: Store,
+    token_index: TokenIndex,
     index: BM25Index,
     settings: Settings,
     encoded: tuple[object, np.ndarray] | None = None,
@@ -166,9 +177,8 @@ def rerank(
     scores over the reranked papers), so shares of the top score (extractive.py) keep their meaning.
     """
     cfg = settings.retrieval
-    token_index = store.tokens(build_limit=QUERY_BUILD_LIMIT)
     top = ranked[: cfg.rerank_depth]
-    if token_index is None or len(top) < 2:
+    if len(top) < 2:
         return ranked
     asked = encode_question(question, token_encoder(settings), index, encoded)
     if not asked.words:
@@ -207,10 +217,14 @@ def _hits(
     return hits
 
 
+def _reranks(settings: Settings) -> bool:
+    return settings.retrieval.rerank_depth > 1 and settings.retrieval.match_weight > 0
+
+
 def index_note(settings: Settings, store: Store | None = None) -> str:
     """What to tell the user when the word-match rerank is on but too much of the store lacks token vectors
     for a query to build them ("" when all is well)."""
-    if settings.retrieval.rerank_depth <= 1 or settings.retrieval.match_weight <= 0:
+    if not _reranks(settings):
         return ""
     store = store or open_store(settings)
     index = store.bm25()

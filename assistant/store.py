@@ -375,13 +375,13 @@ class Store:
             return None
         if self._tokens is not None and self._tokens_count == index.count:
             return self._tokens
-        if self.tokens_stale():
-            if build_limit is not None and self.tokens_missing() > build_limit:
-                return None
-            self.rebuild_tokens()
-        else:
+        if not self.tokens_stale():
             self._tokens = tokens.load(self._tokens_dir)
             self._tokens_count = tokens.saved_state(self._tokens_dir)["count"]
+        elif build_limit is None or self.tokens_missing() <= build_limit:
+            self.rebuild_tokens()
+        else:
+            return None
         return self._tokens
 
     def rebuild_tokens(self, progress=None) -> None:
@@ -401,9 +401,8 @@ class Store:
             if progress:
                 progress(done, total)
 
-        self._tokens = tokens.build(self.papers(), encoder, old, step)
-        tokens.save(self._tokens, self._tokens_dir, count, encoder.name)
-        self._tokens = tokens.load(self._tokens_dir)
+        tokens.save(tokens.build(self.papers(), encoder, old, step), self._tokens_dir, count, encoder.name)
+        self._tokens = tokens.load(self._tokens_dir)  # memory-mapped, as a later process reads it
         self._tokens_count = count
 
 

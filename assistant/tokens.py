@@ -89,7 +89,8 @@ class Question:
         return [float(best[w.positions].mean()) for w in self.words]
 
     def match(self, papers: list[np.ndarray]) -> list[float]:
-        """For each paper, the IDF-weighted mean of the words' best matches: how much of the question it covers.
+        """For each paper, the IDF-weighted mean of the words' best matches: how much of the question it covers
+        (0 for a paper without tokens).
 
         One product against all the papers' tokens at once, then one max per paper and word piece: twenty
         separate products and Python loops cost ~3x more.
@@ -97,22 +98,19 @@ class Question:
         import numpy as np
 
         weights = np.array([w.weight for w in self.words], dtype="float32")
-        sizes = np.array([len(p) for p in papers])
-        if not weights.sum() or not len(papers) or not sizes.all():
-            return [self.match_one(p) for p in papers]
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        similarity = self.vectors @ np.concatenate(papers).T  # question pieces x all tokens
+        sizes = np.array([len(p) for p in papers], dtype="int64")
+        scores = np.zeros(len(papers), dtype="float32")
+        present = np.flatnonzero(sizes)
+        if not weights.sum() or not len(present):
+            return scores.tolist()
+        starts = np.concatenate([[0], np.cumsum(sizes[present])[:-1]])
+        similarity = self.vectors @ np.concatenate([papers[i] for i in present]).T  # pieces x all tokens
         best = np.maximum.reduceat(similarity, starts, axis=1)  # question pieces x papers
         pieces_to_words = np.zeros((len(self.words), len(self.vectors)), dtype="float32")
         for i, word in enumerate(self.words):
             pieces_to_words[i, word.positions] = 1 / len(word.positions)
-        return [float(v) for v in weights @ (pieces_to_words @ best) / weights.sum()]
-
-    def match_one(self, paper: np.ndarray) -> float:
-        total = sum(w.weight for w in self.words)
-        if not total:
-            return 0.0
-        return sum(w.weight * m for w, m in zip(self.words, self.best_matches(paper), strict=True)) / total
+        scores[present] = weights @ (pieces_to_words @ best) / weights.sum()
+        return scores.tolist()
 
 
 def encode_question(

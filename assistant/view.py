@@ -106,5 +106,6 @@ def answer_json(result: Answer) -> dict:
         "fallback": result.fallback,
         "degenerate": result.degenerate,
         "rejected_text": result.rejected_text,
+        "notes": result.notes,
         "timings": {f"{k}_ms": round(v * 1000, 1) for k, v in result.timings.items()},
     }
