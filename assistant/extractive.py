@@ -20,7 +20,10 @@ SENTENCE_MARGIN = 0.12  # a lower-ranked paper's sentence must be this close to 
 MAX_SENTENCES = 4  # in an answer that may quote several papers
 MAX_SENTENCES_ONE_PAPER = 3  # in an answer about one paper
 TOP_PAPER_SENTENCES = 2  # from the top paper when others may be quoted too (each other paper gives one)
-PLURAL_PAPERS = 3  # papers an answer may quote when the question gives no cue
+# papers a figure question without a cue may quote: the figure may be in a lower-ranked candidate's abstract.
+# A question without a cue that asks no figure quotes one paper: on the three researcher-phrased sets, quoting
+# up to 3 cost citation precision 0.05 and gained no fact (evals/README.md, "Session 7")
+PLURAL_PAPERS = 3
 # "Which papers ...": every retrieved paper whose fused score is at least this share of the top paper's is
 # cited, one sentence each (researcher-phrased dev set: multi-paper citation recall 0.86; evals/README.md)
 MULTI_SCORE_SHARE = 0.5
@@ -28,7 +31,10 @@ NUMBER_BONUS = 0.2  # added to a sentence's similarity when the question asks fo
 
 _PLURAL = re.compile(
     r"\b(which|what|any|list|name|other|some|several|all|the)\s+((?!(paper|work|study|article)\b)\w+\s+)?"
-    r"(papers|works|studies|articles)\b",
+    r"(papers|works|studies|articles)\b"
+    # asking after a body of work: "are there ...", "is there work on ...", "what research ...", "how do people ..."
+    r"|\bare there\b|\bis there (any )?(work|research|literature)\b|\bwhat (work|research|literature)\b"
+    r"|\bhow do (people|researchers|others)\b",
     re.IGNORECASE,
 )
 _SINGULAR = re.compile(
@@ -39,7 +45,8 @@ _SINGULAR = re.compile(
 _NAME = re.compile(r"[A-Za-z0-9][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]{2,}")  # words with capitals or digits
 _QUANTITY = re.compile(
     r"\bhow (many|much|large|big|small|fast|long|far|often|accurate)\b|\bby how\b|"
-    r"\bwhat ([\w-]+ ){0,3}(share|percentage|fraction|proportion|number|sizes?|range|speedup|accuracy|score)\b",
+    r"\bwhat ([\w-]+ ){0,3}(share|percent(age)?|fraction|proportion|number|sizes?|range|speedup|accuracy|score)\b|"
+    r"\b(biggest|largest|smallest) (size|model|version)\b|\bspeedup\b|\bto what\?",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
@@ -57,17 +64,19 @@ def asks_plural(question: str) -> bool:
 
 
 def papers_wanted(question: str, hits: list[Hit]) -> int:
-    """How many papers an extractive answer may quote: one when the question asks for one paper ("which
-    paper ...", "is there a paper ...") or names the top paper ("What does the Curse of Depth paper ..."),
-    every paper that answers (up to the retrieved ones) when it asks for papers in the plural, and up to
-    PLURAL_PAPERS when it gives no cue."""
+    """How many papers an extractive answer may quote: every paper that answers (up to the retrieved ones)
+    when the question asks for papers in the plural; one when it asks for one paper ("which paper ...", "is
+    there a paper ..."), names the top paper ("What does the Curse of Depth paper ...") or gives no cue; up to
+    PLURAL_PAPERS when a question without a cue asks for a figure."""
     if asks_plural(question):
         return len(hits)
     if _SINGULAR.search(question):
         return 1
     title_words = {w.lower() for w in re.findall(r"[\w-]+", hits[0].title)} if hits else set()
     names = [w for w in _NAME.findall(question)[1:] if len(w) > 2]  # the first word is capitalised anyway
-    return 1 if any(w.lower() in title_words for w in names) else PLURAL_PAPERS
+    if any(w.lower() in title_words for w in names):
+        return 1
+    return PLURAL_PAPERS if asks_quantity(question) else 1
 
 
 def asks_quantity(question: str) -> bool:
