@@ -118,7 +118,7 @@ class RetrievalSettings(_Group):
         "chunk) is below this.",
     )
     confident_threshold: float = Field(
-        default=0.40,
+        default=0.35,
         description="Below this relevance an answer is given but labelled low-confidence (the closest match).",
     )
 

@@ -36,7 +36,13 @@ if TYPE_CHECKING:
 
 # Words that phrase a question about papers rather than name its topic; with the larger English stop word
 # list they are left out of the match.
-_QUESTION_WORDS = "paper papers study work article propose introduce describe tell explain use method approach show"
+# how a question frames its topic, not the topic: "which paper argues that ...", "I remember someone showing ..."
+_QUESTION_WORDS = (
+    "paper papers study studies work works article articles method methods approach approaches propose proposes "
+    "proposed introduce introduces introduced describe describes described tell explain explains use uses used "
+    "using show shows showed shown showing argue argues argued arguing claim claims claimed present presents "
+    "presented remember recall someone anyone"
+)
 WINDOW_WORDS = 150  # words per encoded window: title + sentences stay within the model's 256-token limit
 ENCODE_BATCH = 16  # windows per encoder run at build time
 

@@ -27,7 +27,7 @@ def main() -> None:
         for q in load_questions(Path(path)):
             text = condense(q.question, q.history, settings)
             hits = retrieve(text, settings, store=store).hits
-            words = abstain.word_matches(text, hits[0], index, settings)
+            words = abstain.word_matches(text, hits[0], index, settings, store)
             print(
                 json.dumps(
                     {
