@@ -9,17 +9,20 @@ few of the question's words, RRF ranked below dense retrieval alone (hit@1 0.311
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 
 
 def zscores(values: Mapping[str, float]) -> dict[str, float]:
     """Each value's distance from the mean in standard deviations (0 for all when they are all equal)."""
+    import numpy as np
+
     if not values:
         return {}
-    mean = statistics.fmean(values.values())
-    spread = statistics.pstdev(values.values())
-    return {key: (v - mean) / spread if spread > 0 else 0.0 for key, v in values.items()}
+    array = np.fromiter(values.values(), dtype="float64", count=len(values))
+    spread = float(array.std())  # numpy: statistics.pstdev's exact sums took ~2 ms of a ~40 ms query
+    if not spread > 0:
+        return dict.fromkeys(values, 0.0)
+    return dict(zip(values, ((array - array.mean()) / spread).tolist(), strict=True))
 
 
 def fuse(

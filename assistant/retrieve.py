@@ -9,7 +9,6 @@ own hybrid search exists only on hosted Chroma, so the fusion happens here.
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import TYPE_CHECKING
 
@@ -183,9 +182,11 @@ def rerank(
     asked = encode_question(question, token_encoder(settings), index, encoded)
     if not asked.words:
         return ranked
-    match = zscores(dict(zip(top, asked.match([token_index.vectors(pid) for pid in top]), strict=True)))
+    match = zscores(dict(zip(top, asked.match(token_index, top), strict=True)))
     fused = {pid: scores[pid] for pid in top}
-    spread = statistics.pstdev(fused.values()) or 1.0
+    import numpy as np
+
+    spread = float(np.std(list(fused.values()))) or 1.0
     for pid in top:
         scores[pid] = fused[pid] + cfg.match_weight * spread * match[pid]
     return order({pid: scores[pid] for pid in top}) + ranked[cfg.rerank_depth :]
