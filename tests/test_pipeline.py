@@ -205,6 +205,14 @@ def test_near_miss_is_refused_or_labelled_as_the_closest_match(corpus_settings, 
     assert result.confidence != "high"
 
 
+def test_a_figure_question_quotes_the_sentence_with_the_figure(corpus_settings):
+    """A "How large ...?" question: the sentence giving the size with its unit is quoted, not ones that merely contain
+    digits ("18 out of 26 tasks")."""
+    result = answer("How large is the biggest model in the Omni-DNA family?", corpus_settings)
+    assert result.citations[0].title.startswith("Omni-DNA")
+    assert "1 billion" in result.text
+
+
 def test_paraphrased_question_is_answered_confidently_although_its_words_differ(corpus_settings):
     """A single pass over the data, for "one epoch": few shared words, but every question word finds a close
     token in the paper, so it answers (exact word coverage abstained here)."""
