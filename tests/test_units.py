@@ -72,9 +72,10 @@ def test_split_sentences_keeps_abbreviations_and_drops_fragments(text, sentences
     [
         # one paper wanted: its three best sentences, nothing else
         ([0.9, 0.8, 0.7, 0.6, 0.95], [1, 1, 1, 1, 2], 1, [4, 0, 1]),
-        # several papers: two from the top paper, one from each other paper close enough, four at most
-        ([0.9, 0.85, 0.8, 0.88, 0.87, 0.86], [1, 1, 1, 2, 3, 4], 3, [0, 3, 4, 5]),
-        ([0.9, 0.89, 0.8, 0.88], [1, 1, 1, 2], 3, [0, 1, 3]),
+        # several papers (a figure question): three from the top paper, one from each other paper close
+        # enough, five at most
+        ([0.9, 0.85, 0.8, 0.88, 0.87, 0.86, 0.84], [1, 1, 1, 2, 3, 4, 5], 3, [0, 3, 4, 5, 1]),
+        ([0.9, 0.89, 0.8, 0.88, 0.79], [1, 1, 1, 2, 1], 3, [0, 1, 3, 2]),
         # another paper's sentence far below the best one (more than the margin) is left out
         ([0.9, 0.85, 0.7], [1, 1, 2], 3, [0, 1]),
     ],
