@@ -140,6 +140,12 @@ class LLMSettings(_Group):
     timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM request times out.")
     max_retries: int = Field(default=2, ge=0, description="Retries (with backoff) on 429, 5xx and timeouts.")
     temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(
+        default=1024,
+        ge=16,
+        description="Most tokens the model may write per request (a small local model can otherwise repeat "
+        "itself until the timeout).",
+    )
     disabled: bool = Field(default=False, description="Always answer extractively, even with an LLM configured.")
     prompts_dir: Path | None = Field(
         default=None,

@@ -48,7 +48,11 @@ class ChatModel:
         """Yield the completion's text as it arrives."""
         with self._errors():
             response = self._client.chat.completions.create(
-                model=self.model, messages=messages, temperature=self.settings.temperature, stream=True
+                model=self.model,
+                messages=messages,
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
+                stream=True,
             )
             events = 0
             for event in response:
@@ -64,7 +68,10 @@ class ChatModel:
     def complete(self, messages: list[dict]) -> str:
         with self._errors():
             response = self._client.chat.completions.create(
-                model=self.model, messages=messages, temperature=self.settings.temperature
+                model=self.model,
+                messages=messages,
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
             )
             if not response.choices or response.choices[0].message is None:
                 raise PapersError(f"the LLM at {self.base_url} returned no completion", fix="check the server's logs")

@@ -29,6 +29,7 @@ def test_generated_answer_cites_retrieved_titles(corpus_settings, llm_server):
     assert result.sources[0].title.startswith("TokenFormer")
     sent = llm_server.requests[0]
     assert sent["model"] == "test-model" and not sent.get("stream")
+    assert sent["max_tokens"] == 1024  # a model that never stops is cut off, not waited for until the timeout
     user = sent["messages"][-1]["content"]
     assert QUESTION in user and '<source n="1" title="TokenFormer' in user
     assert sent["messages"][0]["role"] == "system"
@@ -37,7 +38,8 @@ def test_generated_answer_cites_retrieved_titles(corpus_settings, llm_server):
 def test_streamed_answer_arrives_in_pieces_and_fake_markers_are_removed(corpus_settings, llm_server):
     llm_server.reply = "Parameters become tokens [1]. An invented claim [9]. Scaling is progressive [1, 2]."
     pieces: list[str] = []
-    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server), on_token=pieces.append)
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server, max_tokens=300), on_token=pieces.append)
+    assert llm_server.requests[0]["max_tokens"] == 300
     assert len(pieces) > 5 and "".join(pieces).strip() == result.text
     assert result.text == "Parameters become tokens [1]. An invented claim. Scaling is progressive [1, 2]."
     assert result.removed_markers == ["[9]"]
