@@ -181,7 +181,13 @@ def _extract(result: Answer, retrieval: Retrieval, settings: Settings, focus: st
 
 
 def _generate(result: Answer, settings: Settings, on_token: Callable[[str], None] | None) -> None:
-    text, removed = generate(result.question, result.sources, settings, on_token)
+    text, removed, cut_off = generate(result.question, result.sources, settings, on_token)
+    if cut_off:
+        result.notes = [
+            *result.notes,
+            f"the model's answer was cut off at {settings.llm.max_tokens} tokens; raise PAPERS_LLM_MAX_TOKENS for "
+            "longer answers",
+        ]
     text = citations.clean_markers(citations.normalise_markers(text), len(result.sources), removed)
     result.text, result.removed_markers = text, removed
     result.abstained = text.startswith(CANNOT_ANSWER.rstrip("."))

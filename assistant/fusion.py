@@ -19,9 +19,9 @@ def zscores(values: Mapping[str, float]) -> dict[str, float]:
     if not values:
         return {}
     array = np.fromiter(values.values(), dtype="float64", count=len(values))
-    spread = float(array.std())  # numpy: statistics.pstdev's exact sums took ~2 ms of a ~40 ms query
-    if not spread > 0:
+    if array.max() == array.min():  # numpy's std of equal values can be 1e-17, not 0
         return dict.fromkeys(values, 0.0)
+    spread = float(array.std())  # numpy: statistics.pstdev's exact sums took ~2 ms of a ~40 ms query
     return dict(zip(values, ((array - array.mean()) / spread).tolist(), strict=True))
 
 

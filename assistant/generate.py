@@ -37,8 +37,9 @@ def messages(question: str, hits: list[Hit], settings: Settings) -> list[dict]:
 
 def generate(
     question: str, hits: list[Hit], settings: Settings, on_token: Callable[[str], None] | None = None
-) -> tuple[str, list[str]]:
-    """The model's answer with invalid markers removed, and the markers removed.
+) -> tuple[str, list[str], bool]:
+    """The model's answer with invalid markers removed, the markers removed, and whether the model stopped at
+    PAPERS_LLM_MAX_TOKENS (the answer is cut off).
 
     Streams (through on_token) when a callback is given. An empty answer is returned as it is: answer.py
     replaces it (with any other degenerate answer) by the extractive one.
@@ -60,7 +61,7 @@ def generate(
         text = "".join(parts)
     else:
         text = clean_markers(model.complete(prompt), len(hits), stream.removed)
-    return text.strip(), stream.removed
+    return text.strip(), stream.removed, model.cut_off
 
 
 def rewrite_followup(question: str, history: list[str], settings: Settings) -> str:

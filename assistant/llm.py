@@ -34,6 +34,7 @@ class ChatModel:
 
         self.settings = settings
         self.model = settings.model
+        self.cut_off = False  # the last answer stopped at max_tokens (finish_reason "length")
         self.base_url = settings.base_url or "https://api.openai.com/v1"
         key = (settings.api_key.get_secret_value() if settings.api_key else "").strip() or "not-needed"
         self._client = OpenAI(
@@ -57,6 +58,8 @@ class ChatModel:
             events = 0
             for event in response:
                 events += 1
+                if event.choices and event.choices[0].finish_reason == "length":
+                    self.cut_off = True
                 if event.choices and event.choices[0].delta and event.choices[0].delta.content:
                     yield event.choices[0].delta.content
             if events == 0:  # a 200 that is no event stream (a web page, a proxy's error page)
@@ -75,6 +78,7 @@ class ChatModel:
             )
             if not response.choices or response.choices[0].message is None:
                 raise PapersError(f"the LLM at {self.base_url} returned no completion", fix="check the server's logs")
+            self.cut_off = response.choices[0].finish_reason == "length"
             return response.choices[0].message.content or ""
 
     def _errors(self):

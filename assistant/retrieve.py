@@ -175,6 +175,8 @@ def rerank(
     Scores are updated in place on the fused scale (the match term is scaled by the spread of the fused
     scores over the reranked papers), so shares of the top score (extractive.py) keep their meaning.
     """
+    import numpy as np
+
     cfg = settings.retrieval
     top = ranked[: cfg.rerank_depth]
     if len(top) < 2:
@@ -184,9 +186,7 @@ def rerank(
         return ranked
     match = zscores(dict(zip(top, asked.match(token_index, top), strict=True)))
     fused = {pid: scores[pid] for pid in top}
-    import numpy as np
-
-    spread = float(np.std(list(fused.values()))) or 1.0
+    spread = float(np.std(list(fused.values()))) if max(fused.values()) > min(fused.values()) else 1.0
     for pid in top:
         scores[pid] = fused[pid] + cfg.match_weight * spread * match[pid]
     return order({pid: scores[pid] for pid in top}) + ranked[cfg.rerank_depth :]

@@ -68,6 +68,10 @@ class FakeLLM:
                     self.wfile.write(fake.raw)
                     return
                 text = fake.reply(body) if callable(fake.reply) else fake.reply
+                finish = "stop"
+                words = text.split(" ")  # a "token" per word: a server stops at max_tokens, as real ones do
+                if body.get("max_tokens") and len(words) > body["max_tokens"]:
+                    text, finish = " ".join(words[: body["max_tokens"]]), "length"
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
@@ -91,6 +95,14 @@ class FakeLLM:
                         self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                         self.wfile.flush()
                         time.sleep(fake.piece_delay)
+                    last = {
+                        "id": "c1",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body.get("model"),
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
                     self.wfile.write(b"data: [DONE]\n\n")
                     return
                 self._send(
@@ -101,7 +113,7 @@ class FakeLLM:
                         "created": 0,
                         "model": body.get("model"),
                         "choices": [
-                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
                         ],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                     },

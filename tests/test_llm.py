@@ -35,6 +35,25 @@ def test_generated_answer_cites_retrieved_titles(corpus_settings, llm_server):
     assert sent["messages"][0]["role"] == "system"
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_answer_cut_off_at_max_tokens_says_so(corpus_settings, llm_server, streamed):
+    llm_server.reply = "TokenFormer treats model parameters as tokens [1]. " + " ".join(
+        f"Step {i} adds." for i in range(20)
+    )
+    pieces: list[str] = []
+    settings = _llm_settings(corpus_settings, llm_server, max_tokens=16)
+    result = answer(QUESTION, settings, on_token=pieces.append if streamed else None)
+    assert llm_server.requests[0]["max_tokens"] == 16
+    assert len(result.text.split()) <= 16
+    assert any("cut off at 16 tokens" in n and "PAPERS_LLM_MAX_TOKENS" in n for n in result.notes)
+
+
+def test_an_answer_within_max_tokens_has_no_cut_off_note(corpus_settings, llm_server):
+    llm_server.reply = "TokenFormer treats model parameters as tokens [1]."
+    result = answer(QUESTION, _llm_settings(corpus_settings, llm_server))
+    assert not any("cut off" in n for n in result.notes)
+
+
 def test_streamed_answer_arrives_in_pieces_and_fake_markers_are_removed(corpus_settings, llm_server):
     llm_server.reply = "Parameters become tokens [1]. An invented claim [9]. Scaling is progressive [1, 2]."
     pieces: list[str] = []

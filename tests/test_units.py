@@ -45,6 +45,7 @@ def test_fuse_is_the_weighted_sum_of_z_scores():
     scores = fuse({"dense": {"a": 1.0, "b": 0.0}, "bm25": {"a": 0.0, "b": 4.0}}, {"dense": 2.0})
     assert scores == pytest.approx({"a": 2.0 - 1.0, "b": -2.0 + 1.0})
     assert zscores({"x": 3.0, "y": 3.0}) == {"x": 0.0, "y": 0.0}
+    assert zscores({"x": 0.1, "y": 0.1, "z": 0.1}) == {"x": 0.0, "y": 0.0, "z": 0.0}  # numpy: std 1e-17
 
 
 def test_ranks_are_one_based_with_stable_ties():
@@ -99,6 +100,8 @@ def _hit(title: str) -> Hit:
         ("Is there work on compressing the KV cache?", 5),
         ("Are there surveys of mixture-of-experts models?", 5),
         ("compressing the KV cache by evicting tokens", 1),  # no cue: the top paper
+        ("Explain how the method works", 1),
+        ("How many layers are there in the largest model?", 3),  # a figure, not a list of papers
         ("How much memory does evicting KV-cache tokens save?", 3),  # a figure may be in another candidate
     ],
 )
