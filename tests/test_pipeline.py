@@ -302,3 +302,38 @@ def test_a_quoted_abstracts_own_reference_markers_are_not_citations(tmp_path):
     assert result.citations and result.citations[0].title == paper["title"]
     assert "[7]" not in result.text and "[12" not in result.text
     assert {int(n) for n in __import__("re").findall(r"\[(\d+)", result.text)} <= set(range(1, len(result.sources) + 1))
+
+
+def test_dense_search_finds_the_exact_nearest_chunks_every_time(corpus_settings):
+    """Chroma's default HNSW search missed some of the 40 nearest chunks (0.90 of them at worst) and differed
+    from one process to the next, so the same question could rank differently on each run."""
+    import numpy as np
+
+    from assistant.embeddings import get_embedder
+    from assistant.retrieve import dense_candidates
+
+    store = open_store(corpus_settings)
+    stored = store._coll.get(include=["embeddings"])
+    matrix = np.asarray(stored["embeddings"], dtype="float32")
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    questions = [
+        "Which paper proves the provenance of image generators by watermarking their outputs?",
+        "How many parameters does it have?",
+        "making worked arithmetic proofs more detailed by teaching a net to write them",
+    ]
+    for vector in get_embedder(corpus_settings).embed(questions):
+        exact = {stored["ids"][i] for i in np.argsort(-(matrix @ vector))[:40]}
+        assert set(dense_candidates(store, vector, 40, None)) == exact
+
+
+def test_a_store_built_with_approximate_search_is_upgraded_when_opened(tmp_path):
+    from assistant.store import EF_SEARCH
+
+    settings = make_settings(tmp_path / "store")
+    old = open_store(settings)
+    old.create("all-MiniLM-L6-v2", 384)
+    old._coll.modify(configuration={"hnsw": {"ef_search": 100}})  # what Chroma created before this change
+    assert old._coll.configuration_json["hnsw"]["ef_search"] == 100
+    store = open_store(settings)
+    assert store._coll.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
+    assert store._whole_coll.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
