@@ -44,7 +44,7 @@ def word_matches(
         paper = stored.vectors(hit.paper_id)
     else:
         paper = tokens.paper_vectors(encoder, hit.title, hit.abstract or " ".join(hit.chunks))
-    asked = tokens.encode_question(question, encoder, index)
+    asked = tokens.encode_question(question, encoder, index, encoder.encode_query(question)[1])  # retrieval's run
     return [
         WordMatch(word=w.word, df=w.df, weight=w.weight, match=m)
         for w, m in zip(asked.words, asked.best_matches(paper), strict=True)

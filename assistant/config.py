@@ -107,6 +107,12 @@ class RetrievalSettings(_Group):
     match_weight: float = Field(
         default=2.0, ge=0, description="Weight of the word-by-word match (standardised over the reranked papers)."
     )
+
+    @property
+    def reranks(self) -> bool:
+        """Whether the word-match rerank runs (and ingest keeps its token index)."""
+        return self.rerank_depth > 1 and self.match_weight > 0
+
     prefer_bonus: float = Field(
         default=1.0,
         ge=0,

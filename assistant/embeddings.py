@@ -172,6 +172,7 @@ class OnnxEmbedder:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(local_model_path() / "tokenizer.json"))
         self._tokenizer.no_padding()
+        self._last_query: tuple[str, tuple] | None = None  # encode_query's last text and result
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._batch_size = batch_size
 
@@ -212,13 +213,19 @@ class OnnxEmbedder:
 
     def encode_query(self, text: str) -> tuple[np.ndarray, tuple[object, np.ndarray]]:
         """The text's embedding (as embed() gives it) and its encoding with unit token vectors (as
-        token_vectors() gives them), from one run of the model: retrieval needs both for a question."""
+        token_vectors() gives them), from one run of the model: retrieval needs both for a question, and the
+        near-miss check (abstain.py) the token vectors again, so the last question's result is kept."""
         import numpy as np
 
+        last = self._last_query
+        if last is not None and last[0] == text:
+            return last[1]
         encoding = self._tokenizer.encode(text)
         hidden = self._hidden(encoding.ids)
         pooled = hidden.mean(axis=0)
-        return pooled / max(float(np.linalg.norm(pooled)), 1e-12), (encoding, _unit_rows(hidden))
+        result = pooled / max(float(np.linalg.norm(pooled)), 1e-12), (encoding, _unit_rows(hidden))
+        self._last_query = (text, result)  # one assignment: a chat worker thread reads a whole pair
+        return result
 
     def token_vectors(self, texts: list[str]) -> list[tuple[object, np.ndarray]]:
         """Each text's tokenizer encoding (word ids, offsets) and its unit-length contextual token vectors,

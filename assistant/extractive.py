@@ -33,8 +33,9 @@ PLURAL_PAPERS = 3
 MULTI_SCORE_SHARE = 0.3
 NUMBER_BONUS = 0.2  # added to a sentence's similarity when the question asks for a quantity and it has a number
 # added on top when the number is a figure with a unit or magnitude ("21k", "1.4B", "69%", "5.6 times", "1 billion")
-# rather than part of a name ("Llama2-7B" also counts, "IMO-2025" does not; lower-case "7b" neither): facts answered on the researcher-
-# phrased sets 0.54/0.56/0.40 -> 0.69/0.67/0.50 at 0.3 (0.1 and 0.2 gained less), none lost (evals/README.md)
+# rather than part of a name ("Llama2-7B" also counts, "IMO-2025" does not; lower-case "7b" neither): facts
+# answered on the researcher-phrased sets 0.54/0.56/0.40 -> 0.69/0.67/0.50 at 0.3 (0.1 and 0.2 gained less),
+# none lost (evals/README.md)
 FIGURE_BONUS = 0.3
 
 _PLURAL = re.compile(

@@ -214,8 +214,8 @@ def ingest(
             if progress:
                 progress(report.progress("index"))
             store.rebuild_bm25()
-        rerank = settings.retrieval.rerank_depth > 0
-        if rerank and store.count() > 0 and store.tokens_stale():  # only papers not yet indexed are encoded
+        # the word index of the rerank: only papers not yet indexed are encoded
+        if settings.retrieval.reranks and store.count() > 0 and store.tokens_stale():
 
             def words(done: int, total: int) -> None:
                 if progress:

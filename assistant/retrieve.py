@@ -85,7 +85,7 @@ def retrieve(
     embedder = get_embedder(settings)
     store.check_embedding(embedder.name)
     encoded = None
-    if mode == "hybrid" and _reranks(settings) and embedder is token_encoder(settings):
+    if mode == "hybrid" and settings.retrieval.reranks and embedder is token_encoder(settings):
         vector, encoded = embedder.encode_query(question)  # one model run for the vector and the rerank
     else:
         vector = embedder.embed([question])[0]
@@ -138,7 +138,7 @@ def retrieve(
     scores = fuse(signals, weights, prefer=prefer, prefer_bonus=cfg.prefer_bonus)
     ranked = order(scores)
     notes = []
-    if mode == "hybrid" and _reranks(settings):
+    if mode == "hybrid" and settings.retrieval.reranks:
         token_index = store.tokens(build_limit=QUERY_BUILD_LIMIT)
         if token_index is None:
             notes.append(index_note(settings, store))
@@ -218,14 +218,10 @@ def _hits(
     return hits
 
 
-def _reranks(settings: Settings) -> bool:
-    return settings.retrieval.rerank_depth > 1 and settings.retrieval.match_weight > 0
-
-
 def index_note(settings: Settings, store: Store | None = None) -> str:
     """What to tell the user when the word-match rerank is on but too much of the store lacks token vectors
     for a query to build them ("" when all is well)."""
-    if not _reranks(settings):
+    if not settings.retrieval.reranks:
         return ""
     store = store or open_store(settings)
     index = store.bm25()

@@ -34,9 +34,8 @@ if TYPE_CHECKING:
 
     from assistant.embeddings import OnnxEmbedder
 
-# Words that phrase a question about papers rather than name its topic; with the larger English stop word
-# list they are left out of the match.
-# how a question frames its topic, not the topic: "which paper argues that ...", "I remember someone showing ..."
+# Words that frame a question about papers rather than name its topic ("which paper argues that ...", "I remember
+# someone showing ..."); with the larger English stop word list they are left out of the match.
 _QUESTION_WORDS = (
     "paper papers study studies work works article articles method methods approach approaches propose proposes "
     "proposed introduce introduces introduced describe describes described tell explain explains use uses used "
@@ -172,13 +171,9 @@ class TokenIndex:
         return np.asarray(self.codes[rows]), np.asarray(self.scales[rows], dtype="float32"), sizes
 
     def vectors(self, paper_id: str) -> np.ndarray:
-        import numpy as np
-
-        row = self.row_of.get(paper_id)
-        if row is None:
-            return np.zeros((0, self.codes.shape[1] if self.codes.ndim == 2 else 0), dtype="float32")
-        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
-        return np.asarray(self.codes[a:b], dtype="float32") * np.asarray(self.scales[a:b], dtype="float32")[:, None]
+        """One paper's token vectors as float32 (none for a paper the index lacks)."""
+        codes, scales, _ = self.gather([paper_id])
+        return codes.astype("float32") * scales[:, None]
 
 
 def _quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,9 +210,7 @@ def build(
                 c, s = encoded[row.paper_id]
             else:
                 assert old is not None
-                i = old.row_of[row.paper_id]
-                a, b = int(old.offsets[i]), int(old.offsets[i + 1])
-                c, s = np.asarray(old.codes[a:b]), np.asarray(old.scales[a:b])
+                c, s, _ = old.gather([row.paper_id])
             ids.append(row.paper_id)
             codes.append(c)
             scales.append(s)

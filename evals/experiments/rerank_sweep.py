@@ -9,7 +9,6 @@ tokens stored as float32, int8, or PCA-reduced to 128 / 64 dimensions. Results: 
 """
 
 import json
-import math
 import pickle
 import re
 import sys
@@ -23,6 +22,7 @@ from assistant.config import Settings
 from assistant.embeddings import get_embedder, token_encoder
 from assistant.evaluate import load_questions
 from assistant.store import open_store
+from assistant.tokens import encode_question
 from assistant.tokens import question_stop_words as _question_stop_words
 from assistant.tokens import windows as _windows
 
@@ -70,28 +70,15 @@ def keywords(q):
 
 
 def late(q, rowsel, TVx):
-    ((encq, qv),) = enc.token_vectors([q])
-    qv = proj(qv, TVx)
-    pieces = {}
-    for pos, w in enumerate(encq.word_ids):
-        if w is not None:
-            pieces.setdefault(w, []).append(pos)
+    asked = encode_question(q, enc, index)  # the product's content words and IDF weights
     out = np.zeros(n)
-    wts = []
-    groups = []
-    for positions in pieces.values():
-        word = q[encq.offsets[positions[0]][0] : encq.offsets[positions[-1]][1]].lower()
-        if len(word) < 2 or not word.isalnum() or word in STOP:
-            continue
-        df = index.document_frequency(word)
-        wts.append(math.log((n + 1) / (df + 0.5)))
-        groups.append(positions)
-    if not wts:
+    if not asked.words:
         return out
-    wts = np.array(wts)
+    qv = proj(asked.vectors, TVx)
+    wts = np.array([w.weight for w in asked.words])
     for r in rowsel:
         m = (qv @ TVx[r].T).max(axis=1)
-        out[r] = sum(w * m[g].mean() for w, g in zip(wts, groups, strict=False)) / wts.sum()
+        out[r] = sum(w.weight * m[w.positions].mean() for w in asked.words) / wts.sum()
     return out
 
 
