@@ -214,6 +214,8 @@ def ingest(
             if progress:
                 progress(report.progress("index"))
             store.rebuild_bm25()
+        if store.count() > 0 and store.vectors_stale():  # only papers not yet copied are read
+            store.rebuild_vectors()
         # the word index of the rerank: only papers not yet indexed are encoded
         if settings.retrieval.reranks and store.count() > 0 and store.tokens_stale():
 

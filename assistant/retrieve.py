@@ -96,8 +96,9 @@ def retrieve(
         )
 
     mask = bm25_mask(index, filters)
+    stored = store.vectors()
     dense = dense_candidates(store, vector, cfg.candidates, filters) if mode != "bm25" else {}
-    whole = store.query_whole(vector, cfg.candidates, filters) if mode == "hybrid" else {}
+    whole = stored.nearest_whole(vector, cfg.candidates, mask) if mode == "hybrid" else {}
     bm25_scores, bm25_top = bm25_candidates(index, question, cfg.candidates, mask) if mode != "dense" else (None, [])
     prefer = [
         pid
@@ -106,17 +107,13 @@ def retrieve(
     ]
     candidates = list(dict.fromkeys([schema.paper_of(cid) for cid in dense] + list(whole) + bm25_top + prefer))
 
-    # cosines for the candidates' chunks and whole-paper vectors that the searches did not return
-    cosine = {cid: cos for cid, (cos, _) in dense.items()}
+    # every chunk of every candidate is scored, not only those the nearest-chunk search returned
+    cosine = stored.chunk_cosines(vector, candidates)
+    cosine.update({cid: cos for cid, (cos, _) in dense.items()})
     chunks_of = {
         pid: schema.chunk_ids(pid, index.n_chunks[index.row_of[pid]]) if pid in index.row_of else []
         for pid in candidates
     }
-    unscored = [pid for pid, cids in chunks_of.items() if any(cid not in cosine for cid in cids)]
-    cosine.update(store.chunk_cosines(vector, unscored, sum(len(chunks_of[pid]) for pid in unscored)))
-    missing = [cid for cids in chunks_of.values() for cid in cids if cid not in cosine]  # normally none
-    for cid, emb in store.get_embeddings(missing).items():
-        cosine[cid] = float(emb @ vector)
     chunk_order = {
         pid: sorted(((cosine.get(c, -1.0), c) for c in cids), reverse=True) for pid, cids in chunks_of.items()
     }
@@ -125,8 +122,7 @@ def retrieve(
     if mode != "bm25":
         signals["dense"] = best_cos
     if mode == "hybrid":
-        missing_whole = [pid for pid in candidates if pid not in whole]
-        whole.update({pid: float(emb @ vector) for pid, emb in store.whole_embeddings(missing_whole).items()})
+        whole.update(stored.whole_cosines(vector, [pid for pid in candidates if pid not in whole]))
         # a store built before whole-paper vectors: the best chunk stands in for the paper
         signals["paper"] = {pid: whole.get(pid, best_cos[pid]) for pid in candidates}
     if mode != "dense":

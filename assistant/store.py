@@ -4,7 +4,9 @@ Layout of a local store folder:
     chroma/            Chroma PersistentClient data (vectors, chunk texts, metadata; schema.py has the layout)
     bm25/<collection>/ the BM25 index over the same papers (bm25.py), rebuilt from Chroma whenever the
                        collection's chunk count differs from the one it was built at
-The BM25 index is derived from the collection, never the other way round, so it can always be rebuilt.
+    tokens/<collection>/   every paper's token vectors for the word-match rerank (tokens.py)
+    vectors/<collection>/  every paper's chunk and whole-paper vectors, copied out of Chroma (vectors.py)
+The indexes are derived from the collections, never the other way round, so they can always be rebuilt.
 Reads and writes go through chromadb directly: writing through llama-index's ChromaVectorStore stored every
 chunk a second time as JSON (`_node_content`) and cost 11% of ingest (evals/bench/README.md).
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from assistant import bm25, schema, tokens
+from assistant import bm25, schema, tokens, vectors
 from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.models import Filters
@@ -80,6 +82,8 @@ class Store:
         self._bm25_checked = 0.0
         self._tokens: tokens.TokenIndex | None = None
         self._tokens_count = -1
+        self._vectors: vectors.VectorIndex | None = None
+        self._vectors_of: bm25.BM25Index | None = None  # the BM25 index whose papers _vectors holds
 
     # --- the Chroma collection ---------------------------------------------------------------------------
 
@@ -219,22 +223,17 @@ class Store:
                 collection.update(ids=[i for i, _ in part], metadatas=[fields for _, fields in part])
         return len(undated)
 
-    def query_whole(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> dict[str, float]:
-        """Paper id -> cosine of the k papers whose whole-paper vectors are nearest ({} in older stores)."""
-        if self._whole_coll is None:
-            return {}
-        got = self._whole_coll.query(
-            query_embeddings=[vector.tolist()], n_results=k, where=where_clause(filters), include=["distances"]
-        )
-        return {pid: 1.0 - float(dist) for pid, dist in zip(got["ids"][0], got["distances"][0], strict=True)}
-
     def whole_embeddings(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        """Paper id -> whole-paper vector, for those of these papers that have one."""
         import numpy as np
 
         if not paper_ids or self._whole_coll is None:
             return {}
-        got = self._whole_coll.get(ids=paper_ids, include=["embeddings"])
-        return {i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+        out = {}
+        for start in range(0, len(paper_ids), _PAGE):
+            got = self._whole_coll.get(ids=paper_ids[start : start + _PAGE], include=["embeddings"])
+            out.update({i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)})
+        return out
 
     def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float, str]]:
         """(chunk id, cosine, chunk text) of the k nearest chunks, best first."""
@@ -259,29 +258,17 @@ class Store:
         got = self._coll.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
 
-    def chunk_cosines(self, vector: np.ndarray, paper_ids: list[str], n_chunks: int) -> dict[str, float]:
-        """Chunk id -> cosine for every chunk of these papers (n_chunks: at least their number of chunks).
-
-        One query restricted to the papers: 5-8 ms for ~500 chunks on the bundled corpus, against 15-23 ms
-        for reading the same vectors with get() and scoring them here (/tmp profiling, session 6).
-        """
-        if not paper_ids or self._coll is None or n_chunks < 1:
-            return {}
-        got = self._coll.query(
-            query_embeddings=[vector.tolist()],
-            n_results=n_chunks,
-            where={"paper_id": {"$in": paper_ids}},
-            include=["distances"],
-        )
-        return {cid: 1.0 - float(dist) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)}
-
     def get_embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> vector, for those of these chunks that are stored."""
         import numpy as np
 
         if not ids or self._coll is None:
             return {}
-        got = self._coll.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+        out = {}
+        for start in range(0, len(ids), _PAGE):
+            got = self._coll.get(ids=ids[start : start + _PAGE], include=["embeddings"])
+            out.update({i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)})
+        return out
 
     def paper(self, paper_id: str) -> dict:
         """A stored paper's title, full abstract and metadata ({} when it is not stored)."""
@@ -308,14 +295,15 @@ class Store:
             ]
 
     def reset(self) -> None:
-        """Delete the collection and the BM25 index (for --rebuild)."""
+        """Delete the collections and the indexes derived from them (for --rebuild)."""
         for name in (self.name, self.name + schema.WHOLE_SUFFIX):
             with contextlib.suppress(Exception):
                 self._client.delete_collection(name)
         self._collection = self._whole = None
         shutil.rmtree(self._bm25_dir, ignore_errors=True)
         shutil.rmtree(self._tokens_dir, ignore_errors=True)
-        self._bm25 = self._tokens = None
+        shutil.rmtree(self._vectors_dir, ignore_errors=True)
+        self._bm25 = self._tokens = self._vectors = None
 
     # --- the BM25 index derived from the collection ------------------------------------------------------
 
@@ -332,6 +320,10 @@ class Store:
     @property
     def _tokens_dir(self) -> Path:
         return self._derived_dir("tokens")
+
+    @property
+    def _vectors_dir(self) -> Path:
+        return self._derived_dir("vectors")
 
     def bm25_stale(self) -> bool:
         return bm25.saved_count(self._bm25_dir) != self.count()
@@ -366,6 +358,40 @@ class Store:
         self._bm25 = bm25.build(self.papers(), count)
         bm25.save(self._bm25, self._bm25_dir)
         self._bm25_checked = time.monotonic()
+
+    # --- the chunk and whole-paper vectors copied out of the collections (vectors.py) -----------------------
+
+    def vectors_stale(self) -> bool:
+        return vectors.saved_count(self._vectors_dir) != self.count()
+
+    def vectors(self) -> vectors.VectorIndex | None:
+        """Every paper's chunk and whole-paper vectors, in the BM25 index's paper order; brought up to date
+        first when the collection changed (checked as bm25() checks)."""
+        index = self.bm25()
+        if index is None:
+            return None
+        if self._vectors is not None and self._vectors_of is index:
+            return self._vectors
+        saved = vectors.load(self._vectors_dir) if vectors.saved_count(self._vectors_dir) == index.count else None
+        if saved is not None and saved.paper_ids == index.paper_ids:
+            self._vectors = saved
+        else:
+            self.rebuild_vectors()
+        self._vectors_of = index
+        return self._vectors
+
+    def rebuild_vectors(self) -> None:
+        """Copy the vectors of papers the saved index lacks out of Chroma (all of them the first time) and save."""
+        index = self.bm25()
+        if index is None:
+            return
+        folder = self._vectors_dir
+        old = vectors.load(folder) if vectors.saved_count(folder) is not None else None
+        dimension = int(self.info().get("embed_dim") or 0)
+        self._vectors = vectors.build(index, self.get_embeddings, self.whole_embeddings, dimension, old)
+        vectors.save(self._vectors, folder, index.count)
+        self._vectors = vectors.load(folder)  # memory-mapped, as a later process reads it
+        self._vectors_of = index
 
     # --- the token vectors derived from the collection (tokens.py) ------------------------------------------
 
