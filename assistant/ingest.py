@@ -215,7 +215,7 @@ def ingest(
                 progress(report.progress("index"))
             store.rebuild_bm25()
         if store.count() > 0 and store.vectors_stale():  # only papers not yet copied are read
-            store.rebuild_vectors()
+            store.rebuild_vectors(store.bm25())
         # the word index of the rerank: only papers not yet indexed are encoded
         if settings.retrieval.reranks and store.count() > 0 and store.tokens_stale():
 

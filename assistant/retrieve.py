@@ -96,7 +96,7 @@ def retrieve(
         )
 
     mask = bm25_mask(index, filters)
-    stored = store.vectors()
+    stored = store.vectors(index)
     dense = dense_candidates(store, vector, cfg.candidates, filters) if mode != "bm25" else {}
     whole = stored.nearest_whole(vector, cfg.candidates, mask) if mode == "hybrid" else {}
     bm25_scores, bm25_top = bm25_candidates(index, question, cfg.candidates, mask) if mode != "dense" else (None, [])

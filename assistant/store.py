@@ -44,8 +44,8 @@ def where_clause(filters: Filters | None) -> dict | None:
     parts: list[dict] = []
     if filters.since:
         parts.append({"date_int": {"$gte": _date_int(filters.since)}})
-    if filters.until:
-        parts.append({"date_int": {"$lte": _date_int(filters.until)}})
+    if filters.until:  # an undated paper (0) is left out, as by `since` and by the BM25 mask
+        parts += [{"date_int": {"$lte": _date_int(filters.until)}}, {"date_int": {"$gt": 0}}]
     if filters.source:
         parts.append({"source": {"$eq": filters.source}})
     return parts[0] if len(parts) == 1 else {"$and": parts}
@@ -180,26 +180,26 @@ class Store:
             found.update(self._coll.get(ids=ids[start : start + _PAGE], include=[])["ids"])
         return found
 
-    def add(self, chunks: list[schema.Chunk], vectors: np.ndarray) -> None:
+    def add(self, chunks: list[schema.Chunk], embeddings: np.ndarray) -> None:
         """Write chunks with their vectors, in order, in batches below the client's maximum batch size."""
         batch = max(1, min(self._client.get_max_batch_size(), _PAGE))
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
             self._coll.upsert(
                 ids=[c.id for c in part],
-                embeddings=vectors[start : start + batch],
+                embeddings=embeddings[start : start + batch],
                 documents=[c.text for c in part],
                 metadatas=[c.metadata for c in part],
             )
 
-    def add_whole(self, papers: list[tuple[str, dict]], vectors: np.ndarray) -> None:
-        """Write whole-paper vectors: (paper id, filter metadata) per row of vectors."""
+    def add_whole(self, papers: list[tuple[str, dict]], embeddings: np.ndarray) -> None:
+        """Write whole-paper vectors: (paper id, filter metadata) per row of embeddings."""
         batch = max(1, min(self._client.get_max_batch_size(), _PAGE))
         for start in range(0, len(papers), batch):
             part = papers[start : start + batch]
             self._whole_coll.upsert(
                 ids=[pid for pid, _ in part],
-                embeddings=vectors[start : start + batch],
+                embeddings=embeddings[start : start + batch],
                 metadatas=[meta for _, meta in part],
             )
 
@@ -225,15 +225,7 @@ class Store:
 
     def whole_embeddings(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
         """Paper id -> whole-paper vector, for those of these papers that have one."""
-        import numpy as np
-
-        if not paper_ids or self._whole_coll is None:
-            return {}
-        out = {}
-        for start in range(0, len(paper_ids), _PAGE):
-            got = self._whole_coll.get(ids=paper_ids[start : start + _PAGE], include=["embeddings"])
-            out.update({i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)})
-        return out
+        return _embeddings(self._whole_coll, paper_ids)
 
     def query(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[str, float, str]]:
         """(chunk id, cosine, chunk text) of the k nearest chunks, best first."""
@@ -260,15 +252,7 @@ class Store:
 
     def get_embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Chunk id -> vector, for those of these chunks that are stored."""
-        import numpy as np
-
-        if not ids or self._coll is None:
-            return {}
-        out = {}
-        for start in range(0, len(ids), _PAGE):
-            got = self._coll.get(ids=ids[start : start + _PAGE], include=["embeddings"])
-            out.update({i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)})
-        return out
+        return _embeddings(self._coll, ids)
 
     def paper(self, paper_id: str) -> dict:
         """A stored paper's title, full abstract and metadata ({} when it is not stored)."""
@@ -361,37 +345,49 @@ class Store:
 
     # --- the chunk and whole-paper vectors copied out of the collections (vectors.py) -----------------------
 
-    def vectors_stale(self) -> bool:
-        return vectors.saved_count(self._vectors_dir) != self.count()
+    def _vectors_source(self, index: bm25.BM25Index) -> dict:
+        """What a saved copy must have been built from to be used: this chunk count, these collections (a
+        collection deleted and made again on a server gets a new id) and this embedding model."""
+        info = self.info()
+        whole = self._whole_coll
+        return {
+            "count": index.count,
+            "collections": [str(self._coll.id), str(whole.id) if whole is not None else ""],
+            "model": [info.get("embed_model"), info.get("embed_dim")],
+        }
 
-    def vectors(self) -> vectors.VectorIndex | None:
-        """Every paper's chunk and whole-paper vectors, in the BM25 index's paper order; brought up to date
-        first when the collection changed (checked as bm25() checks)."""
+    def vectors_stale(self) -> bool:
         index = self.bm25()
-        if index is None:
-            return None
+        return index is not None and not self._vectors_match(vectors.saved_state(self._vectors_dir), index)
+
+    def _vectors_match(self, state: dict, index: bm25.BM25Index) -> bool:
+        source = self._vectors_source(index)
+        return all(state.get(k) == v for k, v in source.items()) and state.get("paper_ids") == index.paper_ids
+
+    def vectors(self, index: bm25.BM25Index) -> vectors.VectorIndex:
+        """Every paper's chunk and whole-paper vectors, in the order of `index` (the BM25 index the caller
+        filters with); brought up to date first when the collection changed since they were saved."""
         if self._vectors is not None and self._vectors_of is index:
             return self._vectors
-        saved = vectors.load(self._vectors_dir) if vectors.saved_count(self._vectors_dir) == index.count else None
-        if saved is not None and saved.paper_ids == index.paper_ids:
-            self._vectors = saved
+        if self._vectors_match(vectors.saved_state(self._vectors_dir), index):
+            self._vectors, self._vectors_of = vectors.load(self._vectors_dir), index
         else:
-            self.rebuild_vectors()
-        self._vectors_of = index
+            self.rebuild_vectors(index)
         return self._vectors
 
-    def rebuild_vectors(self) -> None:
-        """Copy the vectors of papers the saved index lacks out of Chroma (all of them the first time) and save."""
-        index = self.bm25()
-        if index is None:
-            return
-        folder = self._vectors_dir
-        old = vectors.load(folder) if vectors.saved_count(folder) is not None else None
-        dimension = int(self.info().get("embed_dim") or 0)
-        self._vectors = vectors.build(index, self.get_embeddings, self.whole_embeddings, dimension, old)
-        vectors.save(self._vectors, folder, index.count)
-        self._vectors = vectors.load(folder)  # memory-mapped, as a later process reads it
-        self._vectors_of = index
+    def rebuild_vectors(self, index: bm25.BM25Index) -> None:
+        """Copy the vectors of the papers the saved copy lacks (all of them, when it was built from other
+        collections or another model) out of Chroma, and save."""
+        folder, source = self._vectors_dir, self._vectors_source(index)
+        state = vectors.saved_state(folder)
+        same = all(state.get(k) == source[k] for k in ("collections", "model"))
+        old = vectors.load(folder) if same else None
+        read_whole = self.whole_embeddings if self.has_whole_vectors() else None
+        built = vectors.build(index, self.get_embeddings, read_whole, int(source["model"][1] or 0), old)
+        vectors.save(built, folder, source)
+        # memory-mapped, as a later process reads it (unless another process saved a different copy first)
+        saved = vectors.load(folder) if self._vectors_match(vectors.saved_state(folder), index) else None
+        self._vectors, self._vectors_of = saved or built, index
 
     # --- the token vectors derived from the collection (tokens.py) ------------------------------------------
 
@@ -451,6 +447,17 @@ class Store:
         tokens.save(tokens.build(self.papers(), encoder, old, step), self._tokens_dir, count, encoder.name)
         self._tokens = tokens.load(self._tokens_dir)  # memory-mapped, as a later process reads it
         self._tokens_count = count
+
+
+def _embeddings(collection, ids: list[str]) -> dict[str, np.ndarray]:
+    """Id -> stored vector, read a page of ids at a time (absent ids are left out)."""
+    import numpy as np
+
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(ids) if collection is not None else 0, _PAGE):
+        got = collection.get(ids=ids[start : start + _PAGE], include=["embeddings"])
+        out.update({i: np.asarray(e, dtype="float32") for i, e in zip(got["ids"], got["embeddings"], strict=True)})
+    return out
 
 
 def _embedding_fix(built_with: str, wanted: str) -> str:
@@ -537,7 +544,7 @@ def explain_failure(exc: BaseException, settings: Settings) -> PapersError:
 
 
 def set_aside(settings: Settings) -> Path | None:
-    """Move a local store's Chroma folder and BM25 index aside (for --rebuild, even of a damaged store);
+    """Move a local store's Chroma folder aside and delete the indexes derived from it (for --rebuild, even of a damaged store);
     returns the backup folder, or None when there was nothing to move."""
     folder = settings.store.path / "chroma"
     if settings.store.chroma_url or not folder.exists():
@@ -550,6 +557,7 @@ def set_aside(settings: Settings) -> Path | None:
     SharedSystemClient.clear_system_cache()  # chromadb keeps one client per path and process: not the moved one
     shutil.rmtree(settings.store.path / "bm25", ignore_errors=True)
     shutil.rmtree(settings.store.path / "tokens", ignore_errors=True)
+    shutil.rmtree(settings.store.path / "vectors", ignore_errors=True)
     return backup
 
 

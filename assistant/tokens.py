@@ -17,15 +17,13 @@ and memory-mapped, so a query reads only its candidates' rows.
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant import derived
 from assistant.bm25 import BM25Index, PaperRow, stop_words
 from assistant.text import split_sentences
 
@@ -228,37 +226,20 @@ def build(
 
 
 def save(index: TokenIndex, folder: Path, count: int, model: str) -> None:
-    """Write the index atomically: a reader never sees half an index."""
-    import numpy as np
-
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    np.save(tmp / "codes.npy", index.codes)
-    np.save(tmp / "scales.npy", index.scales)
-    np.save(tmp / "offsets.npy", index.offsets)
-    (tmp / "state.json").write_text(json.dumps({"count": count, "model": model, "paper_ids": index.paper_ids}))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    arrays = {"codes": index.codes, "scales": index.scales, "offsets": index.offsets}
+    derived.save(folder, arrays, {"count": count, "model": model, "paper_ids": index.paper_ids})
 
 
 def saved_state(folder: Path) -> dict:
     """The saved index's chunk count and encoder ({} when there is no usable index)."""
-    try:
-        state = json.loads((folder / "state.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) and "paper_ids" in state else {}
+    return derived.state(folder)
 
 
 def load(folder: Path) -> TokenIndex:
     """The saved index, memory-mapped: a query reads only the rows of the papers it matches."""
-    import numpy as np
-
-    state = saved_state(folder)
     return TokenIndex(
-        state["paper_ids"],
-        np.load(folder / "offsets.npy"),
-        np.load(folder / "codes.npy", mmap_mode="r"),
-        np.load(folder / "scales.npy", mmap_mode="r"),
+        derived.state(folder)["paper_ids"],
+        derived.array(folder, "offsets", mapped=False),
+        derived.array(folder, "codes"),
+        derived.array(folder, "scales"),
     )

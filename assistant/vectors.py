@@ -13,14 +13,11 @@ Rows are in the BM25 index's paper order (bm25.py), so its filter mask applies t
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant import schema
+from assistant import derived, schema
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,13 +45,10 @@ class VectorIndex:
         spans = [(int(self.offsets[r]), int(self.offsets[r + 1])) for r in rows]
         index = np.concatenate([np.arange(a, b) for a, b in spans] + [np.zeros(0, dtype="int64")])
         cosines = np.asarray(self.chunks[index]) @ vector
-        out, at = {}, 0
-        for r, (a, b) in zip(rows, spans, strict=True):
-            for i in range(b - a):
-                if not np.isnan(cosines[at + i]):
-                    out[schema.chunk_id(self.paper_ids[r], i)] = float(cosines[at + i])
-            at += b - a
-        return out
+        ids = [
+            schema.chunk_id(self.paper_ids[r], i) for r, (a, b) in zip(rows, spans, strict=True) for i in range(b - a)
+        ]
+        return {cid: c for cid, c, ok in zip(ids, cosines.tolist(), ~np.isnan(cosines), strict=True) if ok}
 
     def whole_cosines(self, vector: np.ndarray, paper_ids: list[str]) -> dict[str, float]:
         """Paper id -> cosine of its whole-paper vector, for those of these papers that have one."""
@@ -79,30 +73,35 @@ class VectorIndex:
 def build(
     index: BM25Index,
     read_chunks: Callable[[list[str]], dict[str, np.ndarray]],
-    read_whole: Callable[[list[str]], dict[str, np.ndarray]],
+    read_whole: Callable[[list[str]], dict[str, np.ndarray]] | None,
     dimension: int,
     old: VectorIndex | None = None,
 ) -> VectorIndex:
-    """One row per paper of the BM25 index; papers the old index holds with the same chunk count keep their
-    rows, the others' vectors are read from Chroma (read_chunks: chunk ids -> vectors; read_whole: paper ids ->
-    vectors)."""
+    """One row per paper of the BM25 index. A paper the old index holds complete (same chunk count, no
+    missing vector) keeps its rows; the others' vectors are read from Chroma (read_chunks: chunk ids ->
+    vectors; read_whole: paper ids -> vectors, None when the store has no whole-paper vectors)."""
     import numpy as np
 
-    def kept(pid: str, n: int) -> bool:
+    def kept(pid: str, n: int) -> int | None:
         r = old.row_of.get(pid) if old is not None else None
-        return r is not None and int(old.offsets[r + 1] - old.offsets[r]) == n
+        if r is None or int(old.offsets[r + 1] - old.offsets[r]) != n:
+            return None
+        rows = np.asarray(old.chunks[old.offsets[r] : old.offsets[r + 1]])
+        complete = not np.isnan(rows).any() and (read_whole is None or not np.isnan(old.whole[r]).any())
+        return r if complete else None  # an ingest interrupted when it was built: read again
 
     pairs = list(zip(index.paper_ids, index.n_chunks, strict=True))
-    new = [(pid, n) for pid, n in pairs if not kept(pid, n)]
+    reuse = {pid: r for pid, n in pairs if (r := kept(pid, n)) is not None}
+    new = [(pid, n) for pid, n in pairs if pid not in reuse]
     chunk_vectors = read_chunks([cid for pid, n in new for cid in schema.chunk_ids(pid, n)])
-    whole_vectors = read_whole([pid for pid, _ in new])
+    whole_vectors = read_whole([pid for pid, _ in new]) if read_whole else {}
+    dimension = dimension or next((len(v) for v in chunk_vectors.values()), 0)  # a store without embed_dim
     offsets = np.zeros(len(pairs) + 1, dtype="int64")
     offsets[1:] = np.cumsum([n for _, n in pairs])
     chunks = np.full((int(offsets[-1]), dimension), np.nan, dtype="float32")
     whole = np.full((len(pairs), dimension), np.nan, dtype="float32")
     for row, (pid, n) in enumerate(pairs):
-        if kept(pid, n):
-            r = old.row_of[pid]
+        if (r := reuse.get(pid)) is not None:
             chunks[offsets[row] : offsets[row + 1]] = old.chunks[old.offsets[r] : old.offsets[r + 1]]
             whole[row] = old.whole[r]
             continue
@@ -114,38 +113,21 @@ def build(
     return VectorIndex(list(index.paper_ids), offsets, chunks, whole)
 
 
-def save(index: VectorIndex, folder: Path, count: int) -> None:
-    """Write the index atomically: a reader never sees half an index."""
-    import numpy as np
-
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    np.save(tmp / "chunks.npy", index.chunks)
-    np.save(tmp / "whole.npy", index.whole)
-    np.save(tmp / "offsets.npy", index.offsets)
-    (tmp / "state.json").write_text(json.dumps({"count": count, "paper_ids": index.paper_ids}))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+def save(index: VectorIndex, folder: Path, built_from: dict) -> None:
+    """built_from: what the copy must match to be used (the chunk count, the collections, the model)."""
+    arrays = {"chunks": index.chunks, "whole": index.whole, "offsets": index.offsets}
+    derived.save(folder, arrays, {**built_from, "paper_ids": index.paper_ids})
 
 
-def saved_count(folder: Path) -> int | None:
-    """The chunk count the saved index was built at (None when there is no usable index)."""
-    try:
-        state = json.loads((folder / "state.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return state.get("count") if isinstance(state, dict) and "paper_ids" in state else None
+def saved_state(folder: Path) -> dict:
+    return derived.state(folder)
 
 
 def load(folder: Path) -> VectorIndex:
     """The saved index, memory-mapped: a query reads only the chunk rows of its candidates."""
-    import numpy as np
-
-    state = json.loads((folder / "state.json").read_text())
     return VectorIndex(
-        state["paper_ids"],
-        np.load(folder / "offsets.npy"),
-        np.load(folder / "chunks.npy", mmap_mode="r"),
-        np.load(folder / "whole.npy", mmap_mode="r"),
+        derived.state(folder)["paper_ids"],
+        derived.array(folder, "offsets", mapped=False),
+        derived.array(folder, "chunks"),
+        derived.array(folder, "whole"),
     )

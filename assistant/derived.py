@@ -1,0 +1,47 @@
+"""Saving and reading the indexes derived from the Chroma collections (tokens.py, vectors.py): a folder of
+numpy arrays and a state.json that says what they were built from."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def save(folder: Path, arrays: dict[str, np.ndarray], state: dict) -> None:
+    """Write the folder atomically: a reader never sees half an index. When another process saves the same
+    index at the same moment, the first to finish stays (both were built from the same collection)."""
+    import numpy as np
+
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", array)
+    (tmp / "state.json").write_text(json.dumps(state))
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # the folder was written again between the two calls
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def state(folder: Path) -> dict:
+    """The saved state ({} when there is no usable index: missing, unreadable, or without its paper ids)."""
+    try:
+        saved = json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) and "paper_ids" in saved else {}
+
+
+def array(folder: Path, name: str, mapped: bool = True) -> np.ndarray:
+    """One saved array, memory-mapped unless small: a query reads only the rows it needs."""
+    import numpy as np
+
+    return np.load(folder / f"{name}.npy", mmap_mode="r" if mapped else None)
