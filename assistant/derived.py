@@ -1,5 +1,5 @@
-"""Saving and reading the indexes derived from the Chroma collections (tokens.py, vectors.py): a folder of
-numpy arrays and a state.json that says what they were built from."""
+"""The indexes derived from the Chroma collections (tokens.py, vectors.py): each a folder of numpy arrays and
+a state.json that says what they were built from, with each paper's rows at offsets[i]:offsets[i+1]."""
 
 from __future__ import annotations
 
@@ -45,3 +45,15 @@ def array(folder: Path, name: str, mapped: bool = True) -> np.ndarray:
     import numpy as np
 
     return np.load(folder / f"{name}.npy", mmap_mode="r" if mapped else None)
+
+
+def rows(offsets: np.ndarray, row_of: dict[str, int], paper_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The row numbers of these papers' rows, concatenated in their order, and each paper's number of rows
+    (0 for a paper the index lacks)."""
+    import numpy as np
+
+    spans = [
+        (int(offsets[r]), int(offsets[r + 1])) if (r := row_of.get(pid)) is not None else (0, 0) for pid in paper_ids
+    ]
+    numbers = np.concatenate([np.arange(a, b) for a, b in spans] + [np.zeros(0, dtype="int64")])
+    return numbers, np.array([b - a for a, b in spans], dtype="int64")

@@ -160,12 +160,7 @@ class TokenIndex:
         number of rows (0 for a paper the index lacks)."""
         import numpy as np
 
-        spans = [
-            (int(self.offsets[r]), int(self.offsets[r + 1])) if (r := self.row_of.get(pid)) is not None else (0, 0)
-            for pid in paper_ids
-        ]
-        rows = np.concatenate([np.arange(a, b) for a, b in spans] + [np.zeros(0, dtype="int64")])
-        sizes = np.array([b - a for a, b in spans], dtype="int64")
+        rows, sizes = derived.rows(self.offsets, self.row_of, paper_ids)
         return np.asarray(self.codes[rows]), np.asarray(self.scales[rows], dtype="float32"), sizes
 
     def vectors(self, paper_id: str) -> np.ndarray:

@@ -41,13 +41,9 @@ class VectorIndex:
         """Chunk id -> cosine with the (unit) question vector, for every stored chunk of these papers."""
         import numpy as np
 
-        rows = [r for pid in paper_ids if (r := self.row_of.get(pid)) is not None]
-        spans = [(int(self.offsets[r]), int(self.offsets[r + 1])) for r in rows]
-        index = np.concatenate([np.arange(a, b) for a, b in spans] + [np.zeros(0, dtype="int64")])
-        cosines = np.asarray(self.chunks[index]) @ vector
-        ids = [
-            schema.chunk_id(self.paper_ids[r], i) for r, (a, b) in zip(rows, spans, strict=True) for i in range(b - a)
-        ]
+        rows, sizes = derived.rows(self.offsets, self.row_of, paper_ids)
+        cosines = np.asarray(self.chunks[rows]) @ vector
+        ids = [schema.chunk_id(pid, i) for pid, n in zip(paper_ids, sizes.tolist(), strict=True) for i in range(n)]
         return {cid: c for cid, c, ok in zip(ids, cosines.tolist(), ~np.isnan(cosines), strict=True) if ok}
 
     def whole_cosines(self, vector: np.ndarray, paper_ids: list[str]) -> dict[str, float]:
