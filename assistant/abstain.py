@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from assistant import tokens
+from assistant import words
 from assistant.bm25 import BM25Index
 from assistant.config import Settings
 from assistant.models import Confidence, Hit
@@ -32,22 +32,26 @@ class WordMatch(BaseModel):
 def word_matches(
     question: str, hit: Hit, index: BM25Index, settings: Settings, store: Store | None = None
 ) -> list[WordMatch]:
-    """Each content word of the question with its best match among the paper's contextual token vectors
-    (tokens.py: the stored ones when the store has them, else encoded now) and its IDF in the store."""
+    """Each content word of the question with its best match among the paper's word vectors (words.py: the
+    stored ones when the store has them, else encoded now) and its IDF in the store."""
     from assistant.embeddings import token_encoder
 
     if not (hit.abstract or hit.chunks):
         return []
     encoder = token_encoder(settings)
-    stored = store.tokens(build_limit=0) if store is not None else None  # what retrieval loaded; never built here
+    stored = store.words(build_limit=0) if store is not None else None  # what retrieval loaded; never built here
     if stored is not None and hit.paper_id in stored:
         paper = stored.vectors(hit.paper_id)
     else:
-        paper = tokens.paper_vectors(encoder, hit.title, hit.abstract or " ".join(hit.chunks))
-    asked = tokens.encode_question(question, encoder, index, encoder.encode_query(question)[1])  # retrieval's run
+        text = f"{hit.title}\n{hit.abstract or ' '.join(hit.chunks)}"
+        encoding = encoder.encode([text])[0]
+        paper = words.word_vectors(
+            words.content_words(text, encoding), encoder.hidden([encoding])[0], encoder.model.name
+        )
+    asked = words.encode_question(question, encoder, index, encoder.encode_query(question)[1])  # retrieval's run
     return [
         WordMatch(word=w.word, df=w.df, weight=w.weight, match=m)
-        for w, m in zip(asked.words, asked.best_matches(paper), strict=True)
+        for w, m in zip(asked.words, asked.best_matches(paper, hit.paper_id), strict=True)
     ]
 
 

@@ -94,6 +94,14 @@ class BM25Index:
         rows, _ = self.retriever.retrieve([tokens], k=min(k, len(self)), show_progress=False)
         return [self.paper_ids[int(r)] for r in rows[0]]
 
+    def containing(self, word: str) -> frozenset[str]:
+        """The ids of the papers that contain the word (after stemming)."""
+        token_id = self.retriever.vocab_dict.get(stem(word))
+        if token_id is None:
+            return frozenset()
+        indptr, rows = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        return frozenset(self.paper_ids[int(r)] for r in rows[indptr[token_id] : indptr[token_id + 1]])
+
     def document_frequency(self, word: str) -> int:
         """How many papers contain the word (after stemming); 0 for a word the index never saw."""
         token_id = self.retriever.vocab_dict.get(stem(word))

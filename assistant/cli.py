@@ -371,7 +371,11 @@ def eval_(
     ctx: typer.Context,
     questions: Annotated[Path, typer.Argument(help="Question set (JSONL; see evals/README.md).")],
     compare: Annotated[
-        str, typer.Option("--compare", help="Baselines to run side by side: bm25, dense, llamaindex.")
+        str,
+        typer.Option(
+            "--compare",
+            help="Baselines to run side by side: bm25, dense (best chunk), paper (whole-paper vector), llamaindex.",
+        ),
     ] = "",
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON and Markdown reports.")] = Path(
         "evals/reports"

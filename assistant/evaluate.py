@@ -18,7 +18,7 @@ from assistant.errors import PapersError
 from assistant.retrieve import retrieve
 from assistant.store import Store, open_store
 
-BASELINES = ("bm25", "dense", "llamaindex")
+BASELINES = ("bm25", "dense", "paper", "llamaindex")
 
 
 class Question(BaseModel):
@@ -203,6 +203,23 @@ def _bm25_baseline(store: Store) -> Callable[[str], list[str]]:
     return search
 
 
+def _paper_baseline(settings: Settings, store: Store) -> Callable[[str], list[str]]:
+    """Dense retrieval over whole papers (title + abstract): the cosine of each paper's stored whole-paper vector
+    with the question's, nothing else."""
+    from assistant.embeddings import get_embedder
+
+    index, papers, embedder = store.bm25(), _titles(store), get_embedder(settings)
+    stored = store.vectors(index) if index else None
+
+    def search(query: str) -> list[str]:
+        if stored is None:
+            return []
+        nearest = stored.nearest_whole(embedder.embed([query])[0], RANK_DEPTH)
+        return [papers[pid][0] for pid in nearest if pid in papers]
+
+    return search
+
+
 def _llamaindex_baseline(store: Store) -> Callable[[str], list[str]]:
     """LlamaIndex's default VectorStoreIndex (default splitter, in-memory store) with the same embedding model."""
     from llama_index.core import Document, VectorStoreIndex
@@ -210,10 +227,10 @@ def _llamaindex_baseline(store: Store) -> Callable[[str], list[str]]:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from transformers.utils import logging as hf_logging
 
-    from assistant.embeddings import local_model_path
+    from assistant.embeddings import local_model_folder
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would cut through our progress display
-    LISettings.embed_model = HuggingFaceEmbedding(model_name=str(local_model_path()), device="cpu")
+    LISettings.embed_model = HuggingFaceEmbedding(model_name=str(local_model_folder(store.settings)), device="cpu")
     docs = [Document(text=f"{t}\n{a}", metadata={"title": t}) for t, a in _titles(store).values()]
     retriever = VectorStoreIndex.from_documents(docs).as_retriever(similarity_top_k=RANK_DEPTH)
 
@@ -237,6 +254,8 @@ def run_baseline(
         def search(query: str) -> list[str]:
             return [h.title for h in retrieve(query, settings, store=store, top_k=RANK_DEPTH, mode="dense").hits]
 
+    elif name == "paper":
+        search = _paper_baseline(settings, store)
     elif name == "llamaindex":
         search = _llamaindex_baseline(store)
     else:

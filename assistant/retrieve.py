@@ -19,13 +19,13 @@ from assistant.embeddings import get_embedder, token_encoder
 from assistant.fusion import fuse, order, ranks, zscores
 from assistant.models import Filters, Hit, Mode, Retrieval
 from assistant.store import Store, open_store
-from assistant.tokens import TokenIndex, encode_question
+from assistant.words import WordIndex, encode_question
 
 if TYPE_CHECKING:
     import numpy as np
 
 CHUNKS_SHOWN = 2  # matching chunk texts kept per hit (the snippet and one more)
-# A query encodes at most this many papers missing from the token index (another client ingested them) before
+# A query encodes at most this many papers missing from the word index (another client ingested them) before
 # it reranks, about 3 s; with more missing (a store built before the index existed) it does not rerank and the
 # CLI says how to build the index (index_note).
 QUERY_BUILD_LIMIT = 64
@@ -98,7 +98,7 @@ def retrieve(
     mask = bm25_mask(index, filters)
     stored = store.vectors(index)
     dense = dense_candidates(store, vector, cfg.candidates, filters) if mode != "bm25" else {}
-    whole = stored.nearest_whole(vector, cfg.candidates, mask) if mode == "hybrid" else {}
+    whole = stored.nearest_whole(vector, cfg.candidates, mask, index) if mode == "hybrid" else {}
     bm25_scores, bm25_top = bm25_candidates(index, question, cfg.candidates, mask) if mode != "dense" else (None, [])
     prefer = [
         pid
@@ -135,7 +135,7 @@ def retrieve(
     ranked = order(scores)
     notes = []
     if mode == "hybrid" and settings.retrieval.reranks:
-        token_index = store.tokens(build_limit=QUERY_BUILD_LIMIT)
+        token_index = store.words(build_limit=QUERY_BUILD_LIMIT)
         if token_index is None:
             notes.append(index_note(settings, store))
         else:
@@ -160,13 +160,13 @@ def rerank(
     question: str,
     scores: dict[str, float],
     ranked: list[str],
-    token_index: TokenIndex,
+    token_index: WordIndex,
     index: BM25Index,
     settings: Settings,
     encoded: tuple[object, np.ndarray] | None = None,
 ) -> list[str]:
     """The fused top rerank_depth papers reordered by fused score plus match_weight x how well each matches
-    the question word by word (tokens.py), both standardised over those papers; the rest follow unchanged.
+    the question word by word (words.py), both standardised over those papers; the rest follow unchanged.
 
     Scores are updated in place on the fused scale (the match term is scaled by the spread of the fused
     scores over the reranked papers), so shares of the top score (extractive.py) keep their meaning.
@@ -221,7 +221,7 @@ def index_note(settings: Settings, store: Store | None = None) -> str:
         return ""
     store = store or open_store(settings)
     index = store.bm25()
-    missing = store.tokens_missing() if index is not None else 0
+    missing = store.words_missing() if index is not None else 0
     if missing <= QUERY_BUILD_LIMIT:
         return ""
     return (

@@ -4,7 +4,7 @@ Layout of a local store folder:
     chroma/            Chroma PersistentClient data (vectors, chunk texts, metadata; schema.py has the layout)
     bm25/<collection>/ the BM25 index over the same papers (bm25.py), rebuilt from Chroma whenever the
                        collection's chunk count differs from the one it was built at
-    tokens/<collection>/   every paper's token vectors for the word-match rerank (tokens.py)
+    words/<collection>/    every paper's content-word vectors for the word-match rerank (words.py)
     vectors/<collection>/  every paper's chunk and whole-paper vectors, copied out of Chroma (vectors.py)
 The indexes are derived from the collections, never the other way round, so they can always be rebuilt.
 Reads and writes go through chromadb directly: writing through llama-index's ChromaVectorStore stored every
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from assistant import bm25, schema, tokens, vectors
+from assistant import bm25, schema, vectors, words
 from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.models import Filters
@@ -80,8 +80,8 @@ class Store:
         self._whole = None
         self._bm25: bm25.BM25Index | None = None
         self._bm25_checked = 0.0
-        self._tokens: tokens.TokenIndex | None = None
-        self._tokens_count = -1
+        self._words: words.WordIndex | None = None
+        self._words_papers = -1
         self._vectors: vectors.VectorIndex | None = None
         self._vectors_of: bm25.BM25Index | None = None  # the BM25 index whose papers _vectors holds
 
@@ -115,8 +115,9 @@ class Store:
     def exists(self) -> bool:
         return self._coll is not None and self._coll.count() > 0
 
-    def create(self, embed_model: str, embed_dim: int) -> None:
-        """Create the collection, recording the embedding model and chunking it was built with."""
+    def create(self, embed_model: str, embed_dim: int, late: bool = True) -> None:
+        """Create the collection, recording the embedding model and chunking it was built with, and how chunk
+        vectors are made (late: pooled from one run over the whole paper, ingest.py; text: each chunk alone)."""
         chunking = self.settings.chunking
         self._collection = self._client.get_or_create_collection(
             self.name,
@@ -127,6 +128,7 @@ class Store:
                 "embed_dim": embed_dim,
                 "chunk_size": chunking.size,
                 "chunk_overlap": chunking.overlap,
+                "chunk_vectors": "late" if late else "text",
             },
         )
         self._whole = self._client.get_or_create_collection(
@@ -162,6 +164,19 @@ class Store:
                 f"the store at {self.where} was chunked with size {info.get('chunk_size')} and overlap "
                 f"{info.get('chunk_overlap')}, the settings say {chunking.size} and {chunking.overlap}",
                 fix="run `papers ingest --rebuild`, or set PAPERS_CHUNK_SIZE / PAPERS_CHUNK_OVERLAP back",
+            )
+
+    def check_chunk_vectors(self, late: bool) -> None:
+        """Fail with the fix when new chunk vectors would be made another way than the stored ones (a store
+        built before late chunking holds vectors of chunks embedded alone): never mix the two."""
+        info = self.info()
+        made = info.get("chunk_vectors", "text")
+        if info and made != ("late" if late else "text"):
+            raise PapersError(
+                f"the store at {self.where} holds chunk vectors made {'from each chunk alone' if made == 'text' else 'from whole papers'} "
+                f"(an older version of papers, or another backend); new papers would be embedded another way",
+                fix="run `papers ingest --rebuild` with your input files to build it again (the old store is kept "
+                "as a backup), or use --store with a new folder",
             )
 
     @property
@@ -285,9 +300,9 @@ class Store:
                 self._client.delete_collection(name)
         self._collection = self._whole = None
         shutil.rmtree(self._bm25_dir, ignore_errors=True)
-        shutil.rmtree(self._tokens_dir, ignore_errors=True)
-        shutil.rmtree(self._vectors_dir, ignore_errors=True)
-        self._bm25 = self._tokens = self._vectors = None
+        for folder in (self._words_dir, self._vectors_dir, self._derived_dir("tokens")):
+            shutil.rmtree(folder, ignore_errors=True)
+        self._bm25 = self._words = self._vectors = None
 
     # --- the BM25 index derived from the collection ------------------------------------------------------
 
@@ -302,8 +317,8 @@ class Store:
         return self._derived_dir("bm25")
 
     @property
-    def _tokens_dir(self) -> Path:
-        return self._derived_dir("tokens")
+    def _words_dir(self) -> Path:
+        return self._derived_dir("words")
 
     @property
     def _vectors_dir(self) -> Path:
@@ -362,80 +377,88 @@ class Store:
 
     def _vectors_match(self, state: dict, index: bm25.BM25Index) -> bool:
         source = self._vectors_source(index)
-        return all(state.get(k) == v for k, v in source.items()) and state.get("paper_ids") == index.paper_ids
+        return (
+            all(state.get(k) == v for k, v in source.items())
+            and len(state["paper_ids"]) == len(index)
+            and set(state["paper_ids"]) == set(index.paper_ids)
+        )
 
     def vectors(self, index: bm25.BM25Index) -> vectors.VectorIndex:
-        """Every paper's chunk and whole-paper vectors, in the order of `index` (the BM25 index the caller
+        """Every paper's chunk and whole-paper vectors (of the papers of `index`, the BM25 index the caller
         filters with); brought up to date first when the collection changed since they were saved."""
         if self._vectors is not None and self._vectors_of is index:
             return self._vectors
-        if self._vectors_match(vectors.saved_state(self._vectors_dir), index):
-            self._vectors, self._vectors_of = vectors.load(self._vectors_dir), index
-        else:
+        if not self._vectors_match(vectors.saved_state(self._vectors_dir), index):
             self.rebuild_vectors(index)
+        self._vectors, self._vectors_of = vectors.load(self._vectors_dir), index
         return self._vectors
 
     def rebuild_vectors(self, index: bm25.BM25Index) -> None:
         """Copy the vectors of the papers the saved copy lacks (all of them, when it was built from other
-        collections or another model) out of Chroma, and save."""
-        folder, source = self._vectors_dir, self._vectors_source(index)
-        state = vectors.saved_state(folder)
-        same = all(state.get(k) == source[k] for k in ("collections", "model"))
-        old = vectors.load(folder) if same else None
+        collections or another model) out of Chroma, appending them to the copy."""
+        source = self._vectors_source(index)
         read_whole = self.whole_embeddings if self.has_whole_vectors() else None
-        built = vectors.build(index, self.get_embeddings, read_whole, int(source["model"][1] or 0), old)
-        vectors.save(built, folder, source)
-        # memory-mapped, as a later process reads it (unless another process saved a different copy first)
-        saved = vectors.load(folder) if self._vectors_match(vectors.saved_state(folder), index) else None
-        self._vectors, self._vectors_of = saved or built, index
+        dimension = int(source["model"][1] or 0)
+        vectors.update(self._vectors_dir, index, self.get_embeddings, read_whole, dimension, source)
+        self._vectors = None
 
-    # --- the token vectors derived from the collection (tokens.py) ------------------------------------------
+    # --- the word vectors derived from the collection (words.py) --------------------------------------------
 
-    def tokens_stale(self) -> bool:
-        from assistant.embeddings import token_encoder
-
-        state = tokens.saved_state(self._tokens_dir)
-        return state.get("count") != self.count() or state.get("model") != token_encoder(self.settings).name
-
-    def tokens_missing(self) -> int:
-        """How many stored papers the saved token index lacks (all of them when it was built by another
-        encoder or is missing)."""
-        from assistant.embeddings import token_encoder
-
-        index = self.bm25()
-        if index is None:
-            return 0
-        state = tokens.saved_state(self._tokens_dir)
-        if state.get("model") != token_encoder(self.settings).name:
-            return len(index)
-        return len(set(index.paper_ids) - set(state["paper_ids"]))
-
-    def tokens(self, build_limit: int | None = None) -> tokens.TokenIndex | None:
-        """Every paper's token vectors, updated first when the collection changed (as bm25()); None, without
-        building, when more than build_limit papers would have to be encoded first."""
-        index = self.bm25()
-        if index is None:
-            return None
-        if self._tokens is not None and self._tokens_count == index.count:
-            return self._tokens
-        if not self.tokens_stale():
-            self._tokens = tokens.load(self._tokens_dir)
-            self._tokens_count = tokens.saved_state(self._tokens_dir)["count"]
-        elif build_limit is None or self.tokens_missing() <= build_limit:
-            self.rebuild_tokens()
-        else:
-            return None
-        return self._tokens
-
-    def rebuild_tokens(self, progress=None) -> None:
-        """Bring the token index up to date: papers it holds keep their vectors, new papers are encoded.
-        `progress(done, total)` counts papers."""
+    def _words_state(self) -> dict:
         from assistant.embeddings import token_encoder
 
         encoder = token_encoder(self.settings)
-        count = self.count()
-        state = tokens.saved_state(self._tokens_dir)
-        old = tokens.load(self._tokens_dir) if state.get("model") == encoder.name else None
+        return {"model": encoder.name, "dims": words.WORD_DIMS, "basis": words.basis_id(encoder.model.name)}
+
+    def words_missing(self) -> int:
+        """How many stored papers the saved word index lacks (all of them when it was built by another encoder
+        or is missing)."""
+        index = self.bm25()
+        if index is None:
+            return 0
+        state, wanted = words.saved_state(self._words_dir), self._words_state()
+        if any(state.get(k) != v for k, v in wanted.items()):
+            return len(index)
+        return len(set(index.paper_ids) - set(state["paper_ids"]))
+
+    def words_stale(self) -> bool:
+        return self.words_missing() > 0
+
+    def words(self, build_limit: int | None = None) -> words.WordIndex | None:
+        """Every paper's word vectors, updated first when the collection gained papers (as bm25()); None,
+        without encoding, when more than build_limit papers would have to be encoded first."""
+        index = self.bm25()
+        if index is None:
+            return None
+        if self._words is not None and self._words_papers == len(index):
+            return self._words
+        missing = self.words_missing()
+        if missing and build_limit is not None and missing > build_limit:
+            return None
+        if missing:
+            self.update_words()
+        self._words = words.load(self._words_dir)
+        self._words_papers = len(index)
+        return self._words
+
+    def _drop_other_words(self) -> None:
+        """Delete a saved word index made by another encoder or width: its rows cannot be extended."""
+        state, wanted = words.saved_state(self._words_dir), self._words_state()
+        if state and any(state.get(k) != v for k, v in wanted.items()):
+            shutil.rmtree(self._words_dir, ignore_errors=True)
+
+    def add_words(self, papers: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Append papers' word rows (words.paper_words), encoded by ingest in the run that embedded them; a
+        saved index from another encoder is replaced."""
+        self._drop_other_words()
+        words.add(self._words_dir, papers, self._words_state())
+        self._words = None
+
+    def update_words(self, progress=None) -> None:
+        """Encode and append the papers the word index lacks. `progress(done, total)` counts papers."""
+        from assistant.embeddings import token_encoder
+
+        self._drop_other_words()
         total, done = len(self.bm25() or []), 0
 
         def step(n: int) -> None:
@@ -444,9 +467,8 @@ class Store:
             if progress:
                 progress(done, total)
 
-        tokens.save(tokens.build(self.papers(), encoder, old, step), self._tokens_dir, count, encoder.name)
-        self._tokens = tokens.load(self._tokens_dir)  # memory-mapped, as a later process reads it
-        self._tokens_count = count
+        words.update(self._words_dir, self.papers(), token_encoder(self.settings), self._words_state(), step)
+        self._words = None
 
 
 def _embeddings(collection, ids: list[str]) -> dict[str, np.ndarray]:
@@ -461,12 +483,19 @@ def _embeddings(collection, ids: list[str]) -> dict[str, np.ndarray]:
 
 
 def _embedding_fix(built_with: str, wanted: str) -> str:
-    from assistant.embeddings import INT8_SUFFIX, LOCAL_MODEL
+    """The settings that read a store as it was built (a local model's name says its model and runtime), or
+    the rebuild."""
+    from assistant.embeddings import INT8_SUFFIX
+    from assistant.model_files import LOCAL_MODELS
 
     rebuild = f"run `papers ingest --rebuild` to re-embed with '{wanted}'"
-    runtime = {LOCAL_MODEL: "onnx", LOCAL_MODEL + INT8_SUFFIX: "onnx-int8"}.get(built_with)
-    if runtime:
-        return f"set PAPERS_EMBED_RUNTIME={runtime} to use the store as it was built, or {rebuild}"
+    model, int8 = built_with.removesuffix(INT8_SUFFIX), built_with.endswith(INT8_SUFFIX)
+    if model in LOCAL_MODELS:
+        runtime = "onnx-int8" if int8 else "onnx"
+        settings = f"PAPERS_EMBED_RUNTIME={runtime}" + (
+            "" if model == wanted.removesuffix(INT8_SUFFIX) else f" PAPERS_EMBED_MODEL={model}"
+        )
+        return f"set {settings} to use the store as it was built, or {rebuild}"
     return f"{rebuild}, or set PAPERS_EMBED_MODEL and PAPERS_EMBED_RUNTIME back to what built the store"
 
 
@@ -556,8 +585,8 @@ def set_aside(settings: Settings) -> Path | None:
     folder.rename(backup / "chroma")
     SharedSystemClient.clear_system_cache()  # chromadb keeps one client per path and process: not the moved one
     shutil.rmtree(settings.store.path / "bm25", ignore_errors=True)
-    shutil.rmtree(settings.store.path / "tokens", ignore_errors=True)
-    shutil.rmtree(settings.store.path / "vectors", ignore_errors=True)
+    for kind in ("tokens", "words", "vectors"):
+        shutil.rmtree(settings.store.path / kind, ignore_errors=True)
     return backup
 
 

@@ -33,7 +33,7 @@ from assistant.config import Settings
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.embeddings import OnnxEmbedder
+    from assistant.embeddings import LocalEncoder
 
 # --- thresholds (chosen on the dev split of evals/support-labelled.jsonl; evals/README.md "Support check") -----
 
@@ -388,7 +388,7 @@ def _windows(text: str) -> list[str]:
     return [*windows, current] if current else windows
 
 
-def _view(encoder: OnnxEmbedder, text: str) -> _SourceView:
+def _view(encoder: LocalEncoder, text: str) -> _SourceView:
     import numpy as np
 
     key = (encoder.name, text)
@@ -406,7 +406,7 @@ def _view(encoder: OnnxEmbedder, text: str) -> _SourceView:
     return view
 
 
-def _unmatched(sentence: str, sources: list[_SourceView], encoder: OnnxEmbedder, idf) -> tuple[float, list[str]]:
+def _unmatched(sentence: str, sources: list[_SourceView], encoder: LocalEncoder, idf) -> tuple[float, list[str]]:
     """IDF-weighted shortfall of the sentence's content words below MATCH_FLOOR, over their total IDF."""
     import numpy as np
 
@@ -437,13 +437,13 @@ def measure(
     sentence: str, cited: Sequence[str], settings: Settings, idf: Callable[[str], float] | None = None
 ) -> Signals:
     """The signals for one sentence (markers are stripped) against the texts it cites, taken together."""
-    from assistant.embeddings import token_encoder
+    from assistant.embeddings import support_encoder
 
     sentence = strip_markers(sentence)
     if not cited or not sentence:
         return Signals(0.0, 0.0, 1.0, "")
     idf = idf or corpus_idf()
-    encoder = token_encoder(settings)
+    encoder = support_encoder(settings)
     views = [_view(encoder, text) for text in cited]
     vector = encoder.embed([sentence])[0]
     best, best_single, best_passage = -1.0, -1.0, ""

@@ -62,7 +62,7 @@ def test_stats_reports_papers_chunks_and_model(first_run):
     store, _ = first_run
     result = runner.invoke(app, ["--store", str(store), "stats", "--json"])
     data = json.loads(result.stdout)
-    assert data["papers"] == 369 and data["chunks"] > 369 and data["embedding_model"] == "all-MiniLM-L6-v2-int8-pc"
+    assert data["papers"] == 369 and data["chunks"] > 369 and data["embedding_model"] == "all-mpnet-base-v2-int8-pc"
 
 
 def test_ingest_reports_bad_files_keeps_good_ones_and_exits_1(tmp_path):

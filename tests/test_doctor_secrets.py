@@ -19,7 +19,7 @@ def test_doctor_passes_on_a_good_store_and_names_what_to_fix(first_run, llm_serv
     assert good.exit_code == 0, good.output
     checks = {c["name"]: c for c in json.loads(good.stdout)}
     assert all(c["ok"] for c in checks.values())
-    assert "384 dimensions" in checks["embedding model"]["detail"] and "369 papers" in checks["store"]["detail"]
+    assert "768 dimensions" in checks["embedding model"]["detail"] and "369 papers" in checks["store"]["detail"]
     assert "extractive" in checks["LLM"]["detail"]
 
     llm_server.status = 401

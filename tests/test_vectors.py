@@ -15,7 +15,7 @@ from assistant.models import Filters
 from assistant.retrieve import bm25_mask, retrieve
 from assistant.store import Store, open_store, where_clause
 from tests.conftest import SMALL_CORPUS, make_settings, write_jsonl
-from tests.test_tokens import EXTRA
+from tests.test_words import EXTRA
 
 _whole = Store.whole_embeddings
 
@@ -29,7 +29,7 @@ def test_missing_vectors_get_no_cosine_and_the_filter_mask_is_honoured():
     nan = [np.nan, np.nan]
     index = vectors.VectorIndex(
         ["a", "b", "c"],
-        np.array([0, 2, 3, 4]),
+        np.array([2, 1, 1]),
         np.array([_unit(1, 0), nan, _unit(0, 1), _unit(1, 1)], dtype="float32"),  # a's second chunk is missing
         np.array([_unit(1, 0.1), nan, _unit(1, 0.5)], dtype="float32"),  # b has no whole-paper vector
     )
@@ -97,7 +97,7 @@ def test_the_copies_score_and_filter_as_chromas_own_searches(corpus_settings: Se
     dates = sorted(d for d in index.date_iso if d)
     middle, source = dates[len(dates) // 2], index.sources[-1]
     for filters in (None, Filters(since=middle), Filters(until=middle), Filters(source=source, since=dates[3])):
-        ours = copy.nearest_whole(vector, 10, bm25_mask(index, filters))
+        ours = copy.nearest_whole(vector, 10, bm25_mask(index, filters), index)
         chroma = store._whole_coll.query(
             query_embeddings=[vector.tolist()], n_results=10, where=where_clause(filters), include=["distances"]
         )

@@ -27,8 +27,9 @@ import sys, chromadb
 from llama_index.core import Settings, VectorStoreIndex
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
-from assistant.embeddings import local_model_path
-Settings.embed_model = HuggingFaceEmbedding(model_name=str(local_model_path()), device="cpu")
+from assistant.config import Settings as PapersSettings
+from assistant.embeddings import local_model_folder
+Settings.embed_model = HuggingFaceEmbedding(model_name=str(local_model_folder(PapersSettings())), device="cpu")
 Settings.llm = None
 store = ChromaVectorStore(chroma_collection=chromadb.PersistentClient(path=sys.argv[1]).get_collection("baseline"))
 nodes = VectorStoreIndex.from_vector_store(store).as_retriever(similarity_top_k=5).retrieve(sys.argv[2])
