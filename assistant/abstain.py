@@ -14,7 +14,9 @@ from assistant.bm25 import BM25Index
 from assistant.config import Settings
 from assistant.models import Confidence, Hit
 from assistant.store import Store
+from assistant.text import split_sentences
 
+WINDOW_WORDS = 150  # words per encoded window of the top paper
 MATCH_FLOOR = 0.6  # a question word whose best token match in the paper reaches this cosine is matched
 # near misses (near_miss_words), chosen on the researcher-phrased and lexical dev sets (evals/README.md)
 MATCHED_SHARE = 0.4
@@ -32,27 +34,51 @@ class WordMatch(BaseModel):
 def word_matches(
     question: str, hit: Hit, index: BM25Index, settings: Settings, store: Store | None = None
 ) -> list[WordMatch]:
-    """Each content word of the question with its best match among the paper's word vectors (words.py: the
-    stored ones when the store has them, else encoded now) and its IDF in the store."""
-    from assistant.embeddings import token_encoder
+    """Each content word of the question with its best match among the paper's contextual token vectors and
+    its IDF in the store.
+
+    The vectors are all-MiniLM-L6-v2's, every token at full width (embeddings.support_encoder), whatever
+    model embeds the store: the thresholds below were calibrated on them, and the compact word index of the
+    rerank (words.py) matched near misses' missing words too well to tell them apart (researcher dev sets:
+    near misses caught 0.10 against 0.50-0.90 with these; docs/decisions.md, 2026-12-06). One run of the
+    small model over the top paper and one over the question, about 40 ms on 2 cores.
+    """
+    import math
+
+    import numpy as np
+
+    from assistant.embeddings import support_encoder
 
     if not (hit.abstract or hit.chunks):
         return []
-    encoder = token_encoder(settings)
-    stored = store.words(build_limit=0) if store is not None else None  # what retrieval loaded; never built here
-    if stored is not None and hit.paper_id in stored:
-        paper = stored.vectors(hit.paper_id)
-    else:
-        text = f"{hit.title}\n{hit.abstract or ' '.join(hit.chunks)}"
-        encoding = encoder.encode([text])[0]
-        paper = words.word_vectors(
-            words.content_words(text, encoding), encoder.hidden([encoding])[0], encoder.model.name
-        )
-    asked = words.encode_question(question, encoder, index, encoder.encode_query(question)[1])  # retrieval's run
-    return [
-        WordMatch(word=w.word, df=w.df, weight=w.weight, match=m)
-        for w, m in zip(asked.words, asked.best_matches(paper, hit.paper_id), strict=True)
-    ]
+    encoder = support_encoder(settings)
+    paper = np.concatenate(
+        [
+            vectors[1:-1]
+            for _, vectors in encoder.token_vectors(_windows(hit.title, hit.abstract or " ".join(hit.chunks)))
+        ]
+    )
+    encoding, vectors = encoder.token_vectors([question])[0]
+    best = (vectors @ paper.T).max(axis=1)
+    out = []
+    for word, positions in words.content_words(question, encoding).items():
+        df = index.document_frequency(word)
+        weight = math.log((len(index) + 1) / (df + 0.5))
+        out.append(WordMatch(word=word, df=df, weight=weight, match=float(best[positions].mean())))
+    return out
+
+
+def _windows(title: str, abstract: str, limit: int = WINDOW_WORDS) -> list[str]:
+    """The abstract in runs of whole sentences of at most about `limit` words, each led by the title, so every
+    token is encoded with its context and within the small model's 256-token window."""
+    out, current = [], title
+    for sentence in split_sentences(abstract) or [abstract]:
+        if len(f"{current} {sentence}".split()) > limit and current != title:
+            out.append(current)
+            current = f"{title}. {sentence}"
+        else:
+            current = f"{current} {sentence}"
+    return [*out, current]
 
 
 def unmatched(words: list[WordMatch]) -> float:

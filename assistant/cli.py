@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 HELP = (
     "Ask questions over paper abstracts and get answers that cite the papers they came from.\n\n"
-    "Works offline: papers are embedded locally (all-MiniLM-L6-v2) into a Chroma store and retrieved by dense "
+    "Works offline: papers are embedded locally (all-mpnet-base-v2, on the CPU or a CUDA GPU) into a Chroma store and retrieved by dense "
     "+ BM25 hybrid search. With an LLM configured (OPENAI_API_KEY, or PAPERS_LLM_BASE_URL for any "
     "OpenAI-compatible server such as Ollama, vLLM or llama.cpp) answers are generated; without one they are "
     "extracted sentence by sentence from the abstracts. The first `ask` or `search` on an empty store ingests "

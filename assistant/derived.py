@@ -26,11 +26,13 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def _lock(folder: Path):
+def lock(folder: Path):
+    """The index's lock, held while it is written (re-entrant in a process: a caller holds it across reading
+    what the index lacks and appending it, so two processes never append the same papers)."""
     from filelock import FileLock
 
     folder.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(folder.parent / f".{folder.name}.lock")
+    return FileLock(folder.parent / f".{folder.name}.lock", is_singleton=True)
 
 
 def _layout(arrays: dict[str, np.ndarray]) -> dict:
@@ -45,7 +47,7 @@ def _write_state(folder: Path, state: dict) -> None:
 
 def save(folder: Path, arrays: dict[str, np.ndarray], paper_ids: list[str], state: dict) -> None:
     """Write the whole index afresh, atomically (a reader never sees half an index)."""
-    with _lock(folder):
+    with lock(folder):
         _save(folder, arrays, paper_ids, state)
 
 
@@ -69,7 +71,7 @@ def append(folder: Path, arrays: dict[str, np.ndarray], paper_ids: list[str], st
     commit them with the new state. Without a usable saved index, the rows are saved as a new one."""
     import numpy as np
 
-    with _lock(folder):
+    with lock(folder):
         current = _read_state(folder)
         if not current:
             _save(folder, arrays, paper_ids, state)
@@ -106,6 +108,7 @@ def append(folder: Path, arrays: dict[str, np.ndarray], paper_ids: list[str], st
 
 
 def _read_state(folder: Path) -> dict:
+    """The committed state without the paper ids ({} when unusable): cheap, for checks made per batch."""
     import numpy as np
 
     try:
@@ -119,6 +122,11 @@ def _read_state(folder: Path) -> dict:
     except (OSError, ValueError, KeyError, TypeError):
         return {}
     return saved if isinstance(saved, dict) else {}
+
+
+def header(folder: Path) -> dict:
+    """The saved state without its paper ids ({} when there is no usable index)."""
+    return _read_state(folder)
 
 
 def state(folder: Path) -> dict:

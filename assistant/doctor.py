@@ -47,13 +47,13 @@ def _embedding(settings: Settings) -> Check:
 
 
 def _store(settings: Settings) -> Check:
-    from assistant.embeddings import get_embedder
+    from assistant.embeddings import embedder_name
     from assistant.store import open_store
 
     store = open_store(settings)
     if not store.exists():
         return Check("store", False, f"{store.where} holds no collection", "papers ingest PATH ... (or papers ingest)")
-    store.check_embedding(get_embedder(settings).name)
+    store.check_embedding(embedder_name(settings))
     store.check_chunking()
     index = store.bm25()
     papers = len(index.paper_ids) if index else 0

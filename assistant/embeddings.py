@@ -39,7 +39,7 @@ class Embedder(Protocol):
         ...
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
@@ -139,13 +139,13 @@ class LocalEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
         pooled = np.stack([h.mean(axis=0) for h in self.hidden(self.encode(texts))])
-        return _unit_rows(pooled).astype("float32")
+        return unit_rows(pooled).astype("float32")
 
     def token_vectors(self, texts: list[str]) -> list[tuple[object, np.ndarray]]:
         """Each text's tokenizer encoding (word ids, offsets) and its unit-length token vectors ([CLS] and [SEP]
         included), before pooling: what a word-by-word match of two texts needs."""
         encodings = self.encode(texts)
-        return [(e, _unit_rows(h)) for e, h in zip(encodings, self.hidden(encodings), strict=True)]
+        return [(e, unit_rows(h)) for e, h in zip(encodings, self.hidden(encodings), strict=True)]
 
     def encode_query(self, text: str) -> tuple[np.ndarray, tuple[object, np.ndarray]]:
         """The text's embedding (as embed() gives it) and its encoding with its token outputs, from one run of
@@ -165,7 +165,20 @@ class LocalEncoder:
 
 
 def _export_onnx(model: LocalModel, weights: Path, folder: Path, quantized: bool) -> Path:
-    """Export the installed weights to ONNX once (int8: dynamic quantisation of that export); atomic writes."""
+    """Export the installed weights to ONNX once (int8: dynamic quantisation of that export); atomic writes,
+    and a failed write (a full disk) is a PapersError that leaves no partial file."""
+    try:
+        return _export(model, weights, folder, quantized)
+    except OSError as exc:
+        for partial in folder.glob(f"*.tmp{os.getpid()}"):
+            partial.unlink(missing_ok=True)
+        raise PapersError(
+            f"cannot export {model.name} to ONNX in {folder}: {exc.strerror or exc}",
+            fix="free about 700 MB there and make it writable, or set PAPERS_EMBED_CACHE_DIR to another folder",
+        ) from None
+
+
+def _export(model: LocalModel, weights: Path, folder: Path, quantized: bool) -> Path:
     fp32 = folder / "model.onnx"
     if not fp32.exists():
         import torch
@@ -223,6 +236,11 @@ def _export_onnx(model: LocalModel, weights: Path, folder: Path, quantized: bool
             graph = onnx.load(str(fp32), load_external_data=False).graph
             keep = [n.name for n in graph.node if n.op_type == "MatMul" and model.int8_fp32 in n.name]
             keep = [n for n in keep if "attention" not in n]
+            if not keep:  # an exporter naming its nodes otherwise would quantise them all under the same name
+                raise PapersError(
+                    f"the ONNX export of {model.name} has no MatMul named like '{model.int8_fp32}' to keep in fp32",
+                    fix="set PAPERS_EMBED_RUNTIME=onnx (fp32), and report the torch version in use",
+                )
         try:
             quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
         finally:
@@ -332,12 +350,18 @@ class OpenAIEmbedder:
 
 @functools.cache
 def cuda_available() -> bool:
-    """Whether torch is installed and sees a CUDA device (importing torch costs ~1 s, so only asked once)."""
+    """Whether torch sees a CUDA device. Without NVIDIA's driver (no /proc/driver/nvidia) torch is not even
+    imported: that costs ~1 s per command; a broken CUDA install counts as no device."""
+    import importlib.util
+
+    if not Path("/proc/driver/nvidia").exists() or importlib.util.find_spec("torch") is None:
+        return False
     try:
         import torch
-    except ImportError:
+
+        return bool(torch.cuda.is_available())
+    except Exception:
         return False
-    return bool(torch.cuda.is_available())
 
 
 def local_device(settings: Settings) -> str:

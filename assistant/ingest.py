@@ -24,17 +24,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from assistant import schema, sources, words
 from assistant.config import Settings, bundled_corpus_files
-from assistant.embeddings import LocalEncoder, embedder_name, get_embedder, model_tokenizer
+from assistant.embeddings import LocalEncoder, embedder_name, get_embedder, model_tokenizer, unit_rows
 from assistant.errors import PapersError
 from assistant.sources import Format, Paper, SourceError, SourceNote, iter_input_files
 from assistant.store import Store, open_store, set_aside
-
-if TYPE_CHECKING:
-    import numpy as np
 
 BATCH_PAPERS = 128
 # reading, chunking, embedding and writing papers; building the BM25 index; encoding the word vectors of papers
@@ -217,7 +214,6 @@ def ingest(
             store.reset()
         store.check_embedding(embedder_name(settings))
         store.check_chunking()
-        store.check_chunk_vectors(late=settings.embedding.backend == "local")
         _write(iter_papers(files, fmt, report), settings, store, report, progress)
         changed = report.new or report.dated or store.bm25_stale()
         if changed and store.count() > 0:  # nothing to index in an empty store
@@ -266,6 +262,7 @@ def _write(
                 if not store.info():
                     store.create(embedder.name, embedder.dimension, late=isinstance(embedder, LocalEncoder))
                 store.check_embedding(embedder.name, embedder.dimension)
+                store.check_chunk_vectors(late=isinstance(embedder, LocalEncoder))
             if isinstance(embedder, LocalEncoder):
                 whole, chunk_vectors, rows = encode_papers(embedder, new)
                 word_rows = {p.id: r for (p, _), r in zip(new, rows, strict=True)}
@@ -324,14 +321,7 @@ def encode_papers(encoder: LocalEncoder, papers: list[tuple[Paper, list[schema.C
             inside = title | (real & (offsets[:, 0] >= a) & (offsets[:, 1] <= b))
             chunk_rows.append(hidden[inside].mean(axis=0) if inside.any() else hidden.mean(axis=0))
         word_rows.append(words.paper_words(text, encoding, hidden, encoder.model.name))
-    return _unit(whole), _unit(chunk_rows), word_rows
-
-
-def _unit(rows: list[np.ndarray]) -> np.ndarray:
-    import numpy as np
-
-    matrix = np.stack(rows)
-    return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(min=1e-12)).astype("float32")
+    return unit_rows(np.stack(whole)).astype("float32"), unit_rows(np.stack(chunk_rows)).astype("float32"), word_rows
 
 
 def ensure_ingested(settings: Settings, progress: Progress | None = None) -> IngestReport | None:

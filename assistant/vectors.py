@@ -136,6 +136,11 @@ def update(
     """Bring the saved copy up to date with `index`: append the papers it lacks when it can grow (extends),
     else copy every paper afresh. built_from: what the copy must match to be used (the chunk count, the
     collections, the model)."""
+    with derived.lock(folder):
+        _update(folder, index, read_chunks, read_whole, dimension, built_from)
+
+
+def _update(folder, index, read_chunks, read_whole, dimension, built_from) -> None:
     state = derived.state(folder)
     same = state and all(state.get(k) == built_from[k] for k in ("collections", "model"))
     papers = list(zip(index.paper_ids, index.n_chunks, strict=True))

@@ -231,8 +231,13 @@ def encode(rows: Iterable[PaperRow], encoder: LocalEncoder) -> dict[str, tuple[n
 
 
 def add(folder: Path, papers: dict[str, tuple[np.ndarray, np.ndarray]], state: dict) -> None:
-    """Append papers' word rows to the saved index (a new index when there is none)."""
-    derived.append(folder, arrays(list(papers.values())), list(papers), state)
+    """Append papers' word rows to the saved index (a new index when there is none); papers another process
+    appended meanwhile are left out."""
+    with derived.lock(folder):
+        have = set(derived.state(folder).get("paper_ids", []))
+        papers = {pid: rows for pid, rows in papers.items() if pid not in have}
+        if papers:
+            derived.append(folder, arrays(list(papers.values())), list(papers), state)
 
 
 def update(

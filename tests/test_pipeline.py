@@ -195,14 +195,7 @@ def test_common_env_vars_do_not_leak_into_settings(monkeypatch):
         # near misses that share most words with one abstract (questions on topics the corpus lacks outright,
         # such as tokamak plasma control, are answered with high confidence today: see evals/README.md)
         "Which paper uses locality-sensitive hashing to search protein structure databases?",
-        pytest.param(
-            "Which paper does semantic segmentation of LiDAR point clouds on mobile devices?",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="answered with high confidence since the mpnet encoder: its compact word vectors match "
-                "'lidar' to the top paper at 0.62, far above GAP_ONE (0.25); the confidence signal is issue 24's",
-            ),
-        ),
+        "Which paper does semantic segmentation of LiDAR point clouds on mobile devices?",
     ],
 )
 def test_near_miss_is_refused_or_labelled_as_the_closest_match(corpus_settings, question):
