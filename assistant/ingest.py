@@ -2,9 +2,9 @@
 
 One run of the local model per paper (late chunking, Günther et al. 2024): the model reads the paper's title and
 abstract once, and from its token outputs come the whole-paper vector (the mean over all tokens, as
-sentence-transformers pools), each chunk's vector (the mean over the chunk's own tokens, which were encoded
-with the whole paper as context) and the paper's word vectors for the rerank (words.py). Encoding each chunk,
-the whole paper and the words separately read every paper about three times (evals/bench/README.md, Ingest).
+sentence-transformers pools), each chunk's vector (the mean over the chunk's own tokens and the title's, all
+encoded with the whole paper as context) and the paper's word vectors for the rerank (words.py). Encoding each chunk,
+the whole paper and the words separately read every paper about three times (docs/decisions.md, 2026-12-06).
 
 Streaming: papers are read, chunked, embedded and written one batch of BATCH_PAPERS at a time, so memory is
 bounded by the batch, not by the input (a 400 MB arXiv snapshot is never held whole). The total number of

@@ -59,7 +59,7 @@ class LocalModel:
 LOCAL_MODELS = {
     # mpnet's feed-forward output layers read activations with outliers that int8 crushes: quantising every
     # MatMul gave cosine 0.884 to fp32 (min 0.843) on 30 bundled abstracts; these 12 in fp32 give 0.995 (min
-    # 0.993) at 1.6x the all-int8 time, still 2x faster than fp32 (evals/bench/README.md, Encoder)
+    # 0.993) at 1.6x the all-int8 time, still 2x faster than fp32 (docs/decisions.md, 2026-12-06)
     MPNET: LocalModel(MPNET, 768, 384, type_ids=False, int8_fp32="/output/dense/MatMul"),
     MINILM: LocalModel(MINILM, 384, 256, type_ids=True),
 }

@@ -5,7 +5,7 @@ Retrieval scores every candidate paper (~70 per question) on each of its chunks 
 not only the ones Chroma's nearest-chunk search returned. Through Chroma that took a query restricted to the
 candidates (`where paper_id $in [...]`, ~500 chunks), a search of the whole-paper collection and a read of the
 whole-paper vectors it missed: 10.7 + 1.8 + 2.3 ms at the median, 18.2 + 5.4 + 6.0 ms at p95, over 127
-questions on the bundled corpus (evals/bench/README.md, Latency). Reading and multiplying the same rows here
+questions on the bundled corpus (evals/bench/README.md, the profile before the copy). Reading and multiplying the same rows here
 takes well under a millisecond. Chroma keeps the search over all chunks, with its filters.
 
 The copy grows by appending the papers it lacks (derived.py), so rows are in the order papers were copied;

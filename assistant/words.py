@@ -10,7 +10,7 @@ Hugging Face hub; this uses the embedding model the package already ships.
 Compact: only content words (stop words and question-framing words left out), one vector per distinct word of
 a paper, projected onto the model's top WORD_DIMS principal directions (word_basis/, fitted once on the
 bundled corpus by evals/experiments/word_basis.py) and stored as int8 with one scale per word: 7.6 KB per
-paper instead of 133 KB for every token at full width (evals/bench/README.md, Word index).
+paper instead of 133 KB for every token at full width (docs/decisions.md, 2026-12-06).
 
 The word vectors come from the same run of the model that gives a paper's chunk and whole-paper vectors
 (ingest.py), and the index is derived data like BM25 (bm25.py): it grows by appending new papers' rows
@@ -42,10 +42,10 @@ _QUESTION_WORDS = (
     "using show shows showed shown showing argue argues argued arguing claim claims claimed present presents "
     "presented remember recall someone anyone"
 )
-WORD_DIMS = 64  # principal directions kept per word vector: 7.6 KB per paper (evals/README.md, Word index)
+WORD_DIMS = 64  # principal directions kept per word vector: 7.6 KB per paper (docs/decisions.md, 2026-12-06)
 # a question word found in at most this many papers matches them fully (Question.match): on the dev sets,
 # researcher-phrased hit@1 0.603/0.692/0.500/0.625 -> 0.632/0.692/0.519/0.643 and lexical held-out 3 and 4
-# 0.917 -> 1.0; at 2, 3, 5 and 15 the researcher sets gain less or lose (evals/README.md, Word index)
+# 0.917 -> 1.0; at 2, 3, 5 and 15 the researcher sets gain less or lose (docs/decisions.md, 2026-12-06)
 EXACT_DF = 1
 BASIS_DIR = Path(__file__).resolve().parent / "word_basis"
 
@@ -145,7 +145,7 @@ class Question:
         (0 for a paper without words). One product against all the papers' int8 rows at once, scaled after
         the product, then one max per paper and word. A word the paper itself contains (BM25's index says
         which, after stemming) matches fully: the compact vectors blur rare words, so "rationales" matched
-        its own paper at 0.68 (evals/README.md, Word index)."""
+        its own paper at 0.68 (docs/decisions.md, 2026-12-06)."""
         import numpy as np
 
         scores = np.zeros(len(paper_ids), dtype="float32")
