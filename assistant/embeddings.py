@@ -57,22 +57,14 @@ class LocalEncoder:
     _batch: int
 
     def __init__(self, model: LocalModel, folder: Path):
-        from tokenizers import Tokenizer
-
         self.model = model
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()  # shipped tokenizer.json files pad and truncate; we count real tokens
-        self._tokenizer.no_truncation()
+        self._tokenizer = _tokenizer(str(folder / "tokenizer.json"))
         self._last_query: tuple[str, tuple] | None = None  # encode_query's last text and result
         self.runs = 0  # texts (windows) passed through the model: ingest encodes each paper once
 
     @property
     def dimension(self) -> int:
         return self.model.dimension
-
-    @property
-    def tokenizer(self):
-        return self._tokenizer
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -432,6 +424,15 @@ def token_encoder(settings: Settings) -> LocalEncoder:
     return _cached_local(MPNET, "onnx-int8", "cpu", settings.embedding.batch_size, model_cache(settings))
 
 
+def token_model(settings: Settings) -> tuple[str, str]:
+    """The name token_encoder's vectors are recorded under and its model's name, without loading it."""
+    if settings.embedding.backend == "local":
+        return embedder_name(settings), settings.embedding.model
+    from assistant.model_files import MPNET
+
+    return MPNET + INT8_SUFFIX, MPNET
+
+
 def support_encoder(settings: Settings) -> LocalEncoder:
     """The model of the support check (support.py): all-MiniLM-L6-v2 int8, whatever embeds the store, because
     the check's thresholds were calibrated on its vectors (evals/support_calibrate.py)."""
@@ -446,6 +447,8 @@ def model_tokenizer(settings: Settings):
 
 @functools.cache
 def _tokenizer(path: str):
+    """A model's tokenizer without padding or truncation (shipped tokenizer.json files pad and truncate; we
+    count real tokens and window long texts ourselves); one per file and process."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(path)

@@ -405,10 +405,15 @@ class Store:
     # --- the word vectors derived from the collection (words.py) --------------------------------------------
 
     def _words_state(self) -> dict:
-        from assistant.embeddings import token_encoder
+        """What a saved word index must have been made with to be read or extended (no model is loaded)."""
+        from assistant.embeddings import token_model
 
-        encoder = token_encoder(self.settings)
-        return {"model": encoder.name, "dims": words.WORD_DIMS, "basis": words.basis_id(encoder.model.name)}
+        name, model = token_model(self.settings)
+        return {"model": name, "dims": words.WORD_DIMS, "basis": words.basis_id(model)}
+
+    def _words_from_elsewhere(self, state: dict) -> bool:
+        """A saved word index made by another encoder, width or basis: its rows are never read or extended."""
+        return bool(state) and any(state.get(k) != v for k, v in self._words_state().items())
 
     def words_missing(self) -> int:
         """How many stored papers the saved word index lacks (all of them when it was built by another encoder
@@ -416,8 +421,8 @@ class Store:
         index = self.bm25()
         if index is None:
             return 0
-        state, wanted = words.saved_state(self._words_dir), self._words_state()
-        if any(state.get(k) != v for k, v in wanted.items()):
+        state = words.saved_state(self._words_dir)
+        if not state or self._words_from_elsewhere(state):
             return len(index)
         return len(set(index.paper_ids) - set(state["paper_ids"]))
 
@@ -444,8 +449,7 @@ class Store:
     def _drop_other_words(self) -> None:
         """Delete a saved word index made by another encoder, width or basis (its rows cannot be extended),
         and the token index of versions before words.py (133 KB per paper, never read now)."""
-        state, wanted = derived.header(self._words_dir), self._words_state()
-        if state and any(state.get(k) != v for k, v in wanted.items()):
+        if self._words_from_elsewhere(derived.header(self._words_dir)):
             shutil.rmtree(self._words_dir, ignore_errors=True)
         shutil.rmtree(self._derived_dir("tokens"), ignore_errors=True)
 
